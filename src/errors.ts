@@ -1,0 +1,160 @@
+/**
+ * Every error fastway raises is a {@link FastwayError} with a stable `code`, so callers
+ * can branch on `err.code` (or `instanceof`) without parsing messages. The codes are part
+ * of the public API and are listed in docs/api.md.
+ */
+
+/** Base class of every fastway error. `code` never changes between releases. */
+export class FastwayError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Codes of {@link ProtocolError}: what rule of the wire protocol a peer broke. */
+export type ProtocolErrorCode =
+  /** A frame's Length is below 4 (it must at least hold the ConnID). */
+  | 'ERR_FRAME_TOO_SHORT'
+  /** A frame's Length is over maxPacketSize. */
+  | 'ERR_FRAME_TOO_LARGE'
+  /** A command is shorter than its type requires. */
+  | 'ERR_COMMAND_TRUNCATED'
+  /** A command type that does not exist. */
+  | 'ERR_UNKNOWN_COMMAND'
+  /** A command that this side of the connection never receives (e.g. Open from an endpoint). */
+  | 'ERR_UNEXPECTED_COMMAND'
+  /** Data on a virtual connection the sender is not an end of. */
+  | 'ERR_FORGED_CONN_ID'
+  /** A gateway told an endpoint about a virtual connection it never dialed or was never offered. */
+  | 'ERR_UNKNOWN_CONN_ID';
+
+/** A peer broke the wire protocol. The physical connection it arrived on is closed. */
+export class ProtocolError extends FastwayError {
+  declare readonly code: ProtocolErrorCode;
+  constructor(code: ProtocolErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** An option is missing, of the wrong type, or out of its accepted range. */
+export class InvalidOptionError extends FastwayError {
+  /** The option's name, e.g. `client.maxConn`. */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('ERR_INVALID_OPTION', `${option}: ${message}`);
+    this.option = option;
+  }
+}
+
+/** The server handshake failed: the gateway closed or stayed silent, or rejected the key. */
+export class AuthError extends FastwayError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_AUTH_FAILED', message, options);
+  }
+}
+
+/** The server handshake did not finish within `authTimeout`. */
+export class HandshakeTimeoutError extends FastwayError {
+  constructor(message: string) {
+    super('ERR_HANDSHAKE_TIMEOUT', message);
+  }
+}
+
+/** The physical connection to the gateway could not be opened. */
+export class ConnectError extends FastwayError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_CONNECT', message, options);
+  }
+}
+
+/** The gateway refused a dial (unknown remote, a limit reached, or `Open(0)`). */
+export class DialRefusedError extends FastwayError {
+  /** The ID that was dialed. */
+  readonly remoteId: number;
+  constructor(remoteId: number, message: string) {
+    super('ERR_DIAL_REFUSED', message);
+    this.remoteId = remoteId;
+  }
+}
+
+/** A dial got no answer within its `timeout`. */
+export class DialTimeoutError extends FastwayError {
+  readonly remoteId: number;
+  constructor(remoteId: number, timeoutMs: number) {
+    super('ERR_DIAL_TIMEOUT', `dial of ${remoteId} got no answer within ${timeoutMs} ms`);
+    this.remoteId = remoteId;
+  }
+}
+
+/** An operation was cancelled through its `AbortSignal`. */
+export class AbortError extends FastwayError {
+  constructor(message = 'the operation was aborted', options?: ErrorOptions) {
+    super('ERR_ABORTED', message, options);
+  }
+}
+
+/** The endpoint is closed (by the application, the gateway, or an error); see `cause`. */
+export class EndpointClosedError extends FastwayError {
+  constructor(message = 'the endpoint is closed', options?: ErrorOptions) {
+    super('ERR_ENDPOINT_CLOSED', message, options);
+  }
+}
+
+/** The virtual connection is closed; see `cause` for why, when known. */
+export class ConnectionClosedError extends FastwayError {
+  constructor(message = 'the virtual connection is closed', options?: ErrorOptions) {
+    super('ERR_CONNECTION_CLOSED', message, options);
+  }
+}
+
+/** The gateway sent nothing for `pingTimeout`: it is dead or the TCP path is half-open. */
+export class PingTimeoutError extends FastwayError {
+  constructor(timeoutMs: number) {
+    super('ERR_PING_TIMEOUT', `the gateway sent nothing for ${timeoutMs} ms`);
+  }
+}
+
+/** A message is larger than `maxPacketSize - 4` bytes once encoded; nothing was sent. */
+export class MessageTooLargeError extends FastwayError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super('ERR_MESSAGE_TOO_LARGE', `message of ${size} bytes is over the limit of ${limit} bytes`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** The application did not read a virtual connection fast enough; it was closed. */
+export class ReceiveQueueFullError extends FastwayError {
+  constructor(limit: number) {
+    super('ERR_RECV_QUEUE_FULL', `more than ${limit} messages waited unread; the virtual connection was closed`);
+  }
+}
+
+/** The outbound queue to the gateway is over its bound. */
+export class SendQueueFullError extends FastwayError {
+  constructor(limit: number) {
+    super('ERR_SEND_QUEUE_FULL', `more than ${limit} bytes wait to be sent to the gateway`);
+  }
+}
+
+/** A message could not be encoded or decoded by the connection's format. */
+export class FormatError extends FastwayError {
+  /** The bytes that failed to decode (for a decode failure). */
+  readonly bytes: Uint8Array | undefined;
+  constructor(message: string, bytes?: Uint8Array, options?: ErrorOptions) {
+    super('ERR_FORMAT', message, options);
+    this.bytes = bytes;
+  }
+}
+
+/** The gateway could not bind one of its listeners. */
+export class ListenError extends FastwayError {
+  constructor(code: 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN', message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,118 @@
+import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, MAX_U32 } from '../protocol/frame.js';
+import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
+import { type GatewayLogger, silentLogger } from './logger.js';
+
+/** Options of the client listener (game clients; faces the internet). */
+export interface ClientListenerOptions {
+  /** Live virtual connections one client may have at once (PROTOCOL.md §5.2). @default 16 */
+  maxConn?: number;
+  /** Pending (opened, not yet dialed) IDs one client may hold; past it New gets `Open(0)`. @default 16 */
+  maxPending?: number;
+  /** Silence, in ms, after which the gateway pings; a second interval of silence drops the peer. @default 30000 */
+  pingInterval?: number;
+  /** Messages buffered for one client before it is disconnected as a slow consumer. @default 1024 */
+  sendQueue?: number;
+}
+
+/** Options of the server listener (game servers; keep it on a private network). */
+export interface ServerListenerOptions {
+  /**
+   * Key(s) servers authenticate with. Several keys are accepted at once, for rotation.
+   * Required and non-empty: the gateway never accepts servers without a key.
+   */
+  authKey: string | readonly string[];
+  /** Time, in ms, the whole server handshake may take. @default 3000 */
+  authTimeout?: number;
+  /** Pending (opened, not yet dialed) IDs one server connection may hold. @default 1024 */
+  maxPending?: number;
+  /** Silence, in ms, after which the gateway pings; a second interval of silence drops the peer. @default 30000 */
+  pingInterval?: number;
+  /** Messages buffered for one server before the gateway stops reading from its senders. @default 102400 */
+  sendQueue?: number;
+}
+
+/** Options of {@link Gateway}. */
+export interface GatewayOptions {
+  /** Largest frame Length accepted or forwarded, in bytes. @default 524288 */
+  maxPacketSize?: number;
+  /** The client listener. */
+  client?: ClientListenerOptions;
+  /** The server listener; `server.authKey` is required. */
+  server: ServerListenerOptions;
+  /** Where connection events and rejections are logged (pino-compatible). @default silent */
+  logger?: GatewayLogger;
+}
+
+/** Options after defaults are applied and every value is checked. */
+export interface ResolvedGatewayOptions {
+  maxPacketSize: number;
+  client: Required<ClientListenerOptions>;
+  server: Required<Omit<ServerListenerOptions, 'authKey'>> & { authKey: readonly string[] };
+  logger: GatewayLogger;
+}
+
+/** Every default of the gateway, in one place. */
+export const GATEWAY_DEFAULTS = {
+  maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
+  client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024 },
+  server: { authTimeout: DEFAULT_AUTH_TIMEOUT_MS, maxPending: 1024, pingInterval: 30_000, sendQueue: 102_400 },
+} as const;
+
+/** Accepted ranges, shared by the class and the CLI's messages. */
+export const GATEWAY_LIMITS = {
+  maxPacketSize: { min: HEADER_SIZE + 1, max: 64 * 1024 * 1024 },
+  maxConn: { min: 1, max: 65_535 },
+  maxPending: { min: 1, max: 1_000_000 },
+  pingInterval: { min: 10, max: 24 * 3600_000 },
+  authTimeout: { min: 10, max: 600_000 },
+  sendQueue: { min: 1, max: 100_000_000 },
+} as const;
+
+function integer(name: string, value: unknown, fallback: number, range: { min: number; max: number }): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new InvalidOptionError(name, `must be an integer from ${range.min} to ${range.max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function authKeys(value: unknown): readonly string[] {
+  const keys = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string' && k.length > 0)) {
+    throw new InvalidOptionError('server.authKey', 'is required: a non-empty string, or a non-empty array of non-empty strings');
+  }
+  return Object.freeze([...keys]);
+}
+
+/** Applies defaults to `options` and validates every field; never mutates the input. */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', 'must be an object with at least server.authKey');
+  }
+  const L = GATEWAY_LIMITS;
+  const D = GATEWAY_DEFAULTS;
+  const c = options.client ?? {};
+  const s = options.server ?? ({} as ServerListenerOptions);
+  const maxPacketSize = integer('maxPacketSize', options.maxPacketSize, D.maxPacketSize, {
+    min: L.maxPacketSize.min,
+    max: Math.min(L.maxPacketSize.max, MAX_U32),
+  });
+  return {
+    maxPacketSize,
+    client: {
+      maxConn: integer('client.maxConn', c.maxConn, D.client.maxConn, L.maxConn),
+      maxPending: integer('client.maxPending', c.maxPending, D.client.maxPending, L.maxPending),
+      pingInterval: integer('client.pingInterval', c.pingInterval, D.client.pingInterval, L.pingInterval),
+      sendQueue: integer('client.sendQueue', c.sendQueue, D.client.sendQueue, L.sendQueue),
+    },
+    server: {
+      authKey: authKeys(s.authKey),
+      authTimeout: integer('server.authTimeout', s.authTimeout, D.server.authTimeout, L.authTimeout),
+      maxPending: integer('server.maxPending', s.maxPending, D.server.maxPending, L.maxPending),
+      pingInterval: integer('server.pingInterval', s.pingInterval, D.server.pingInterval, L.pingInterval),
+      sendQueue: integer('server.sendQueue', s.sendQueue, D.server.sendQueue, L.sendQueue),
+    },
+    logger: options.logger ?? silentLogger,
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * fastway: a game gateway and its endpoint library.
+ *
+ * - {@link Gateway} carries virtual connections between game clients and game servers.
+ * - `dialClient` / `dialServer` connect a game client or server to a gateway.
+ * - `protocol` is the wire format, for tools and tests.
+ */
+
+// Errors (one table of codes in docs/api.md).
+export * from './errors.js';
+
+// The wire protocol.
+export * as protocol from './protocol/index.js';
+
+// The gateway.
+export { Gateway, type BoundAddress, type ListenAddresses } from './gateway/gateway.js';
+export {
+  GATEWAY_DEFAULTS,
+  type GatewayOptions,
+  type ClientListenerOptions,
+  type ServerListenerOptions,
+  type ResolvedGatewayOptions,
+} from './gateway/options.js';
+export type { GatewayStats, RefuseReason, DisconnectReason } from './gateway/stats.js';
+export type { GatewayLogger } from './gateway/logger.js';
+
+// The endpoint library.
+// (endpoint exports go here)
