@@ -1,0 +1,596 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { ListenError, ProtocolError, type ProtocolErrorCode } from '../errors.js';
+import { CommandType, parseCommand, type Command, encodeAccept, encodeClose, encodeOpen, encodePing, encodeRefuse } from '../protocol/command.js';
+import { HEADER_SIZE } from '../protocol/frame.js';
+import { createChallenge, HANDSHAKE_REPLY_SIZE, verifyHandshakeReply, decodeHandshakeReply } from '../protocol/handshake.js';
+import { IdAllocator } from './id-allocator.js';
+import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
+import { Peer, PeerKind, PeerState } from './peer.js';
+import { Route } from './route.js';
+import { ServerRegistry } from './server-registry.js';
+import { type DisconnectReason, emptyStats, type GatewayStats, type RefuseReason } from './stats.js';
+
+/** An address a listener is bound to. */
+export interface BoundAddress {
+  host: string;
+  port: number;
+}
+
+/** Where to listen, as `host:port` (port 0 picks a free port). Omit a listener to not open it. */
+export interface ListenAddresses {
+  client?: string;
+  server?: string;
+}
+
+/** Sweeps per ping interval: silence is measured in quarters of the interval. */
+const SWEEPS_PER_INTERVAL = 4;
+/** Open(0), Close and Ping frames never change: encoded once. */
+const OPEN_REFUSED = encodeOpen(0);
+const PING = encodePing();
+
+/**
+ * The fastway gateway: accepts game clients and game servers and carries virtual
+ * connections between them (PROTOCOL.md).
+ *
+ * It never crashes on what a peer sends: a protocol error closes that one physical
+ * connection, is logged with the remote address and counted in {@link Gateway.stats}.
+ * It never buffers without bound: a client that does not read is disconnected past
+ * `client.sendQueue`; a server over `server.sendQueue` pauses the clients sending to it.
+ *
+ * @example
+ * const gateway = new Gateway({ server: { authKey: 'secret' } });
+ * const { client, server } = await gateway.listen({ client: '0.0.0.0:7000', server: '10.0.0.1:7001' });
+ * // ...
+ * await gateway.close();
+ */
+export class Gateway {
+  /** The options in force, defaults applied. */
+  readonly options: ResolvedGatewayOptions;
+
+  private readonly counters: GatewayStats = emptyStats();
+  private readonly clients = new Map<number, Peer>();
+  private readonly servers = new ServerRegistry();
+  /** Server connections still in their handshake. */
+  private readonly handshaking = new Set<Peer>();
+  private readonly routes = new Map<number, Route>();
+  /** Pending ConnID → the peer it is reserved for. */
+  private readonly pendingOwners = new Map<number, Peer>();
+  private readonly clientIds = new IdAllocator((id) => this.clients.has(id));
+  private readonly connIds = new IdAllocator((id) => this.routes.has(id) || this.pendingOwners.has(id));
+  private readonly listeners: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly sweepTimers: ReturnType<typeof setInterval>[] = [];
+  private readonly command: Command = { type: 0, connId: 0, remoteId: 0 };
+
+  private dirty: Peer[] = [];
+  private flushImmediate: ReturnType<typeof setImmediate> | null = null;
+  private readonly flushAll = (): void => {
+    this.flushImmediate = null;
+    const peers = this.dirty;
+    this.dirty = [];
+    for (let i = 0; i < peers.length; i++) peers[i]!.flush();
+  };
+  private closing: Promise<void> | null = null;
+  private draining = false;
+
+  constructor(options: GatewayOptions) {
+    this.options = resolveGatewayOptions(options);
+  }
+
+  /** A snapshot of the gateway's counters and gauges. */
+  get stats(): GatewayStats {
+    const c = this.counters;
+    return {
+      ...c,
+      clients: this.clients.size,
+      servers: this.servers.size,
+      liveConnections: this.routes.size,
+      pendingConnections: this.pendingOwners.size,
+      dialsRefused: { ...c.dialsRefused },
+      protocolErrors: { ...c.protocolErrors },
+    };
+  }
+
+  /**
+   * Opens the listeners named in `addresses` and resolves with the addresses they are bound
+   * to. Rejects with a {@link ListenError} (`ERR_ADDRESS_IN_USE` when the port is taken),
+   * closing any listener it opened.
+   */
+  async listen(addresses: ListenAddresses): Promise<{ client?: BoundAddress; server?: BoundAddress }> {
+    if (this.closing) throw new ListenError('ERR_LISTEN', 'the gateway is closed');
+    const result: { client?: BoundAddress; server?: BoundAddress } = {};
+    const opened: Server[] = [];
+    try {
+      if (addresses.client !== undefined) {
+        const server = await this.openListener(addresses.client, 'client', (s) => this.handleClientSocket(s));
+        opened.push(server);
+        result.client = boundAddress(server);
+        this.startSweep(PeerKind.Client);
+      }
+      if (addresses.server !== undefined) {
+        const server = await this.openListener(addresses.server, 'server', (s) => this.handleServerSocket(s));
+        opened.push(server);
+        result.server = boundAddress(server);
+        this.startSweep(PeerKind.Server);
+      }
+    } catch (err) {
+      for (const server of opened) {
+        server.close();
+        this.listeners.splice(this.listeners.indexOf(server), 1);
+      }
+      throw err;
+    }
+    return result;
+  }
+
+  /**
+   * Takes over an accepted client connection (what the client listener does for each
+   * connection; other listeners, such as WebSocket, hand theirs in the same way).
+   */
+  handleClientSocket(socket: Socket): void {
+    if (!this.admit(socket)) return;
+    const peer = new Peer(this, PeerKind.Client, socket, this.options.maxPacketSize);
+    peer.id = this.clientIds.allocate();
+    this.clients.set(peer.id, peer);
+    this.counters.clientsAccepted++;
+    attach(socket, peer, onFrameData);
+    this.options.logger.info({ event: 'client_accepted', clientId: peer.id, remote: peer.remote }, 'client accepted');
+  }
+
+  /** Takes over an accepted server connection: sends the challenge and waits for the reply. */
+  handleServerSocket(socket: Socket): void {
+    if (!this.admit(socket)) return;
+    const peer = new Peer(this, PeerKind.Server, socket, this.options.maxPacketSize);
+    this.handshaking.add(peer);
+    peer.challenge = createChallenge();
+    peer.authTimer = setTimeout(authTimedOut, this.options.server.authTimeout, peer);
+    attach(socket, peer, onHandshakeData);
+    socket.write(peer.challenge);
+  }
+
+  /**
+   * Stops accepting connections, closes every connection, and resolves when every socket,
+   * listener and timer is released. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = (async () => {
+      const listenersClosed = this.listeners.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      for (const timer of this.sweepTimers) clearInterval(timer);
+      this.sweepTimers.length = 0;
+      for (const peer of [...this.handshaking, ...this.clients.values(), ...this.servers.peers()]) {
+        this.disconnect(peer, 'gateway_closing');
+      }
+      const socketsClosed = [...this.sockets].map((socket) =>
+        socket.destroyed && socket.closed ? undefined : new Promise<void>((resolve) => socket.once('close', () => resolve())),
+      );
+      for (const socket of this.sockets) socket.destroy();
+      await Promise.all([...listenersClosed, ...socketsClosed]);
+      if (this.flushImmediate) clearImmediate(this.flushImmediate);
+      this.flushImmediate = null;
+      this.dirty = [];
+      this.listeners.length = 0;
+    })();
+    return this.closing;
+  }
+
+  // ---- Internal: called by Peer and the socket handlers. ----
+
+  /** @internal Queues `peer` for the flush at the end of this turn. */
+  scheduleFlush(peer: Peer): void {
+    this.dirty.push(peer);
+    if (this.flushImmediate === null) this.flushImmediate = setImmediate(this.flushAll);
+  }
+
+  /** @internal Routes one decoded frame from `from`. */
+  route(from: Peer, connId: number, buf: Uint8Array, start: number, end: number): void {
+    if (connId === 0) {
+      this.handleCommand(from, buf, start, end);
+      return;
+    }
+    const route = this.routes.get(connId);
+    if (route === undefined) {
+      this.counters.staleFrames++;
+      from.enqueue(encodeClose(connId), 0, HEADER_SIZE + 5);
+      return;
+    }
+    let to: Peer;
+    const c = this.counters;
+    if (from === route.client) {
+      to = route.server;
+      c.framesClientToServer++;
+      c.bytesClientToServer += end - start;
+    } else if (from === route.server) {
+      to = route.client;
+      c.framesServerToClient++;
+      c.bytesServerToClient += end - start;
+    } else {
+      c.forgedFrames++;
+      this.protocolError(from, new ProtocolError('ERR_FORGED_CONN_ID', `data on virtual connection ${connId}, which it is not an end of`));
+      return;
+    }
+    to.enqueue(buf, start, end);
+    if (to.isClient) {
+      if (to.queued > this.options.client.sendQueue) this.slowConsumer(to);
+    } else if (to.queued > this.options.server.sendQueue) {
+      this.congest(to, from);
+    }
+  }
+
+  /** @internal A congested server's write completed: resume its senders once it is half drained. */
+  maybeRelieve(server: Peer): void {
+    if (server.queued > this.options.server.sendQueue >>> 1) return;
+    server.congested = false;
+    const blocked = server.blockedSenders;
+    if (blocked === null) return;
+    for (const sender of blocked) {
+      if (--sender.pausedBy === 0 && sender.state !== PeerState.Closed) sender.socket.resume();
+    }
+    blocked.clear();
+  }
+
+  /** @internal The socket of `peer` closed or failed. */
+  socketGone(peer: Peer, reason: DisconnectReason, err?: Error): void {
+    this.disconnect(peer, reason, err);
+  }
+
+  /** @internal The handshake bytes of a server connection. */
+  handshakeData(peer: Peer, chunk: Buffer): void {
+    const have = peer.handshakeBuf === null ? 0 : peer.handshakeBuf.length;
+    const need = HANDSHAKE_REPLY_SIZE - have;
+    let reply: Uint8Array;
+    if (have === 0 && chunk.length >= HANDSHAKE_REPLY_SIZE) {
+      reply = chunk.subarray(0, HANDSHAKE_REPLY_SIZE);
+    } else {
+      const joined = new Uint8Array(have + Math.min(need, chunk.length));
+      if (peer.handshakeBuf !== null) joined.set(peer.handshakeBuf, 0);
+      joined.set(chunk.subarray(0, Math.min(need, chunk.length)), have);
+      if (joined.length < HANDSHAKE_REPLY_SIZE) {
+        peer.handshakeBuf = joined;
+        return;
+      }
+      reply = joined;
+    }
+    const rest = chunk.subarray(need);
+    peer.handshakeBuf = null;
+    if (peer.authTimer) clearTimeout(peer.authTimer);
+    peer.authTimer = null;
+    const serverId = verifyHandshakeReply(peer.challenge!, reply, this.options.server.authKey);
+    peer.challenge = null;
+    if (serverId === null) {
+      this.counters.authFailures++;
+      this.options.logger.warn(
+        { event: 'server_rejected', remote: peer.remote, serverId: decodeHandshakeReply(reply).serverId, reason: 'wrong key' },
+        'server rejected: wrong auth key',
+      );
+      this.disconnect(peer, 'auth_failed');
+      return;
+    }
+    this.handshaking.delete(peer);
+    peer.id = serverId;
+    peer.state = PeerState.Open;
+    this.servers.add(peer);
+    this.counters.serversAuthenticated++;
+    peer.socket.removeListener('data', onHandshakeData);
+    peer.socket.on('data', onFrameData);
+    this.options.logger.info({ event: 'server_authenticated', serverId, remote: peer.remote }, 'server authenticated');
+    if (rest.length > 0) this.receive(peer, rest);
+  }
+
+  /** @internal Feeds received bytes to the peer's decoder; a framing error closes the peer. */
+  receive(peer: Peer, chunk: Uint8Array): void {
+    peer.heard = true;
+    try {
+      peer.decoder.push(chunk, peer);
+    } catch (err) {
+      if (err instanceof ProtocolError) this.protocolError(peer, err);
+      else this.internalError(peer, err);
+    }
+  }
+
+  /** @internal The auth timer of a server in its handshake fired. */
+  authTimeout(peer: Peer): void {
+    peer.authTimer = null;
+    if (peer.state !== PeerState.Handshake) return;
+    this.counters.authTimeouts++;
+    this.options.logger.warn({ event: 'server_rejected', remote: peer.remote, reason: 'auth timeout' }, 'server rejected: handshake timed out');
+    this.disconnect(peer, 'auth_timeout');
+  }
+
+  // ---- Commands ----
+
+  private handleCommand(from: Peer, buf: Uint8Array, start: number, end: number): void {
+    let cmd: Command;
+    try {
+      cmd = parseCommand(buf, start, end, 'gateway', this.command);
+    } catch (err) {
+      this.protocolError(from, err as ProtocolError);
+      return;
+    }
+    switch (cmd.type) {
+      case CommandType.New:
+        this.open(from);
+        break;
+      case CommandType.Dial:
+        this.dial(from, cmd.connId, cmd.remoteId);
+        break;
+      case CommandType.Close:
+        this.closeCommand(from, cmd.connId);
+        break;
+      case CommandType.Ping:
+        break; // activity only; never answered (that would loop)
+    }
+  }
+
+  private open(from: Peer): void {
+    const max = from.isClient ? this.options.client.maxPending : this.options.server.maxPending;
+    if (from.pendingCount >= max || this.draining) {
+      this.counters.opensRefused++;
+      from.enqueue(OPEN_REFUSED, 0, OPEN_REFUSED.length);
+      return;
+    }
+    const connId = this.connIds.allocate();
+    this.pendingOwners.set(connId, from);
+    (from.pending ??= new Set()).add(connId);
+    const frame = encodeOpen(connId);
+    from.enqueue(frame, 0, frame.length);
+  }
+
+  private dial(from: Peer, connId: number, remoteId: number): void {
+    if (this.pendingOwners.get(connId) !== from) {
+      this.refuse(from, connId, 'not_pending');
+      return;
+    }
+    this.pendingOwners.delete(connId);
+    from.pending!.delete(connId);
+    if (this.draining) {
+      this.refuse(from, connId, 'draining');
+      return;
+    }
+    const remote = from.isClient ? this.servers.route(remoteId) : this.clients.get(remoteId);
+    if (remote === undefined || remote.state !== PeerState.Open) {
+      this.refuse(from, connId, 'unknown_remote');
+      return;
+    }
+    const client = from.isClient ? from : remote;
+    const server = from.isClient ? remote : from;
+    if (client.liveCount >= this.options.client.maxConn) {
+      this.refuse(from, connId, 'client_limit');
+      return;
+    }
+    const route = new Route(connId, client, server);
+    this.routes.set(connId, route);
+    (client.routes ??= new Set()).add(route);
+    (server.routes ??= new Set()).add(route);
+    this.counters.dialsAccepted++;
+    const toDialer = encodeAccept(connId, remote.id);
+    from.enqueue(toDialer, 0, toDialer.length);
+    const toRemote = encodeAccept(connId, from.id);
+    remote.enqueue(toRemote, 0, toRemote.length);
+  }
+
+  private refuse(from: Peer, connId: number, reason: RefuseReason): void {
+    this.counters.dialsRefused[reason]++;
+    const frame = encodeRefuse(connId);
+    from.enqueue(frame, 0, frame.length);
+  }
+
+  private closeCommand(from: Peer, connId: number): void {
+    const route = this.routes.get(connId);
+    if (route !== undefined) {
+      const other = route.otherEnd(from);
+      if (other === null) return; // not an end: changes nothing
+      this.removeRoute(route);
+      const frame = encodeClose(connId);
+      from.enqueue(frame, 0, frame.length);
+      other.enqueue(frame, 0, frame.length);
+      return;
+    }
+    if (this.pendingOwners.get(connId) === from) {
+      this.pendingOwners.delete(connId);
+      from.pending!.delete(connId);
+    }
+  }
+
+  private removeRoute(route: Route): void {
+    this.routes.delete(route.connId);
+    route.client.routes?.delete(route);
+    route.server.routes?.delete(route);
+  }
+
+  // ---- Faults and teardown ----
+
+  private protocolError(peer: Peer, err: ProtocolError): void {
+    const code: ProtocolErrorCode = err.code;
+    this.counters.protocolErrors[code] = (this.counters.protocolErrors[code] ?? 0) + 1;
+    this.options.logger.warn(
+      { event: 'protocol_error', code, remote: peer.remote, kind: peer.isClient ? 'client' : 'server', id: peer.id, reason: err.message },
+      'protocol error: connection closed',
+    );
+    this.disconnect(peer, 'protocol_error', err);
+  }
+
+  private internalError(peer: Peer, err: unknown): void {
+    this.options.logger.error({ event: 'internal_error', remote: peer.remote, err }, 'internal error: connection closed');
+    this.disconnect(peer, 'socket_error', err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private slowConsumer(client: Peer): void {
+    this.counters.slowConsumerDisconnects++;
+    this.options.logger.warn(
+      { event: 'slow_consumer', clientId: client.id, remote: client.remote, queued: client.queued },
+      'client disconnected: not reading fast enough',
+    );
+    this.disconnect(client, 'slow_consumer');
+  }
+
+  private congest(server: Peer, sender: Peer): void {
+    server.congested = true;
+    if (!sender.isClient || sender.state === PeerState.Closed) return;
+    const blocked = (server.blockedSenders ??= new Set());
+    if (blocked.has(sender)) return;
+    blocked.add(sender);
+    this.counters.backpressurePauses++;
+    if (sender.pausedBy++ === 0) sender.socket.pause();
+  }
+
+  /** Tears `peer` down: releases its IDs, closes its virtual connections, destroys its socket. */
+  private disconnect(peer: Peer, reason: DisconnectReason, err?: Error): void {
+    if (peer.state === PeerState.Closed) return;
+    const wasOpen = peer.state === PeerState.Open;
+    peer.state = PeerState.Closed;
+    peer.closeReason = reason;
+    peer.decoder.stop();
+    peer.discardOutput();
+    if (peer.authTimer) clearTimeout(peer.authTimer);
+    peer.authTimer = null;
+    if (peer.isClient) this.clients.delete(peer.id);
+    else if (wasOpen) this.servers.remove(peer);
+    else this.handshaking.delete(peer);
+    if (peer.pending !== null) {
+      for (const connId of peer.pending) this.pendingOwners.delete(connId);
+      peer.pending = null;
+    }
+    if (peer.routes !== null) {
+      for (const route of peer.routes) {
+        this.routes.delete(route.connId);
+        const other = route.client === peer ? route.server : route.client;
+        other.routes?.delete(route);
+        const frame = encodeClose(route.connId);
+        other.enqueue(frame, 0, frame.length);
+      }
+      peer.routes = null;
+    }
+    if (peer.blockedSenders !== null) {
+      for (const sender of peer.blockedSenders) {
+        if (--sender.pausedBy === 0 && sender.state !== PeerState.Closed) sender.socket.resume();
+      }
+      peer.blockedSenders = null;
+    }
+    peer.socket.destroy();
+    if (wasOpen) {
+      const what = peer.isClient ? 'client' : 'server';
+      this.options.logger.info(
+        { event: `${what}_disconnected`, [peer.isClient ? 'clientId' : 'serverId']: peer.id, remote: peer.remote, reason, err: err?.message },
+        `${what} disconnected`,
+      );
+    }
+  }
+
+  // ---- Listeners and liveness ----
+
+  private admit(socket: Socket): boolean {
+    if (this.closing || socket.destroyed) {
+      socket.destroy();
+      return false;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.setNoDelay(true);
+    return true;
+  }
+
+  private openListener(address: string, which: 'client' | 'server', onSocket: (s: Socket) => void): Promise<Server> {
+    const { host, port } = parseHostPort(address, which);
+    return new Promise<Server>((resolve, reject) => {
+      const server = createServer({ noDelay: true }, onSocket);
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        if (!server.listening) {
+          const code = err.code === 'EADDRINUSE' ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN';
+          reject(new ListenError(code, `${which} listener cannot bind ${address}: ${err.message}`, { cause: err }));
+        } else {
+          this.options.logger.error({ event: 'listener_error', listener: which, err: err.message }, 'listener error');
+        }
+      });
+      server.listen({ host, port }, () => {
+        this.listeners.push(server);
+        resolve(server);
+      });
+    });
+  }
+
+  private startSweep(kind: PeerKind): void {
+    const interval = kind === PeerKind.Client ? this.options.client.pingInterval : this.options.server.pingInterval;
+    const timer = setInterval(() => this.sweep(kind), Math.max(1, Math.floor(interval / SWEEPS_PER_INTERVAL)));
+    this.sweepTimers.push(timer);
+  }
+
+  /**
+   * Runs every quarter ping interval: a peer silent for a whole interval gets a Ping; one
+   * silent for two intervals is dropped. A peer paused by backpressure is not judged.
+   */
+  private sweep(kind: PeerKind): void {
+    const peers = kind === PeerKind.Client ? this.clients.values() : this.servers.peers();
+    const doomed: Peer[] = [];
+    for (const peer of peers) {
+      if (peer.heard || peer.pausedBy > 0) {
+        peer.heard = false;
+        peer.silentSweeps = 0;
+        continue;
+      }
+      const silent = ++peer.silentSweeps;
+      if (silent === SWEEPS_PER_INTERVAL) {
+        this.counters.pingsSent++;
+        peer.enqueue(PING, 0, PING.length);
+      } else if (silent >= 2 * SWEEPS_PER_INTERVAL) {
+        doomed.push(peer);
+      }
+    }
+    for (const peer of doomed) {
+      this.counters.silentPeersDropped++;
+      this.options.logger.info({ event: 'peer_silent', remote: peer.remote, id: peer.id }, 'peer dropped: silent after a ping');
+      this.disconnect(peer, 'ping_timeout');
+    }
+  }
+}
+
+// Socket handlers, defined once: `this` is the socket, its peer hangs off a symbol.
+const kPeer = Symbol('fastway.peer');
+type PeerSocket = Socket & { [kPeer]: Peer };
+
+function attach(socket: Socket, peer: Peer, onData: (this: PeerSocket, chunk: Buffer) => void): void {
+  (socket as PeerSocket)[kPeer] = peer;
+  socket.on('data', onData);
+  socket.on('error', onSocketError);
+  socket.on('close', onSocketClose);
+}
+
+function onFrameData(this: PeerSocket, chunk: Buffer): void {
+  const peer = this[kPeer];
+  peer.gateway.receive(peer, chunk);
+}
+
+function onHandshakeData(this: PeerSocket, chunk: Buffer): void {
+  const peer = this[kPeer];
+  peer.gateway.handshakeData(peer, chunk);
+}
+
+function onSocketError(this: PeerSocket, err: Error): void {
+  const peer = this[kPeer];
+  peer.gateway.socketGone(peer, 'socket_error', err);
+}
+
+function onSocketClose(this: PeerSocket): void {
+  const peer = this[kPeer];
+  peer.gateway.socketGone(peer, 'remote_closed');
+}
+
+function authTimedOut(peer: Peer): void {
+  peer.gateway.authTimeout(peer);
+}
+
+function boundAddress(server: Server): BoundAddress {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new ListenError('ERR_LISTEN', 'listener has no TCP address');
+  return { host: address.address, port: address.port };
+}
+
+/** Parses `host:port` (IPv6 as `[::1]:7000`); a bad address is an InvalidOptionError-style ListenError. */
+export function parseHostPort(address: string, which: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new ListenError('ERR_LISTEN', `${which} address must be host:port with a port from 0 to 65535, got ${JSON.stringify(address)}`);
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
