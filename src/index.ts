@@ -14,6 +14,7 @@ export * as protocol from './protocol/index.js';
 
 // The gateway.
 export { Gateway, type BoundAddress, type ListenAddresses } from './gateway/gateway.js';
+export { GatewayMetrics, MetricsServer, type MetricsServerOptions } from './gateway/metrics.js';
 export {
   GATEWAY_DEFAULTS,
   type GatewayOptions,

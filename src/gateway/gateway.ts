@@ -71,10 +71,21 @@ export class Gateway {
     for (let i = 0; i < peers.length; i++) peers[i]!.flush();
   };
   private closing: Promise<void> | null = null;
-  private draining = false;
+  private drainStarted = false;
+  private liveEmptyWaiters: (() => void)[] = [];
 
   constructor(options: GatewayOptions) {
     this.options = resolveGatewayOptions(options);
+  }
+
+  /** True once {@link drain} has begun: new virtual connections are refused. */
+  get draining(): boolean {
+    return this.drainStarted;
+  }
+
+  /** True while the gateway has at least one listener open and is neither draining nor closed. */
+  get ready(): boolean {
+    return this.listeners.length > 0 && !this.draining && this.closing === null;
   }
 
   /** A snapshot of the gateway's counters and gauges. */
@@ -149,6 +160,34 @@ export class Gateway {
   }
 
   /**
+   * Graceful shutdown: stops accepting connections and refuses new virtual connections
+   * (`Open(0)` to New, `Refuse` to Dial), lets live virtual connections go on until they
+   * all close or `timeoutMs` passes, then closes everything as {@link close} does.
+   * Resolves with the number of virtual connections that were still live at the deadline.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.closing) {
+      await this.closing;
+      return 0;
+    }
+    this.drainStarted = true;
+    this.options.logger.info({ event: 'drain_started', liveConnections: this.routes.size, timeoutMs }, 'draining');
+    const listenersClosed = this.listeners.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (this.routes.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.liveEmptyWaiters.push(resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    const left = this.routes.size;
+    await this.close();
+    await Promise.all(listenersClosed);
+    return left;
+  }
+
+  /**
    * Stops accepting connections, closes every connection, and resolves when every socket,
    * listener and timer is released. Safe to call more than once.
    */
@@ -170,6 +209,7 @@ export class Gateway {
       this.flushImmediate = null;
       this.dirty = [];
       this.listeners.length = 0;
+      this.notifyIfNoRoutes();
     })();
     return this.closing;
   }
@@ -324,7 +364,7 @@ export class Gateway {
 
   private open(from: Peer): void {
     const max = from.isClient ? this.options.client.maxPending : this.options.server.maxPending;
-    if (from.pendingCount >= max || this.draining) {
+    if (from.pendingCount >= max || this.drainStarted) {
       this.counters.opensRefused++;
       from.enqueue(OPEN_REFUSED, 0, OPEN_REFUSED.length);
       return;
@@ -343,7 +383,7 @@ export class Gateway {
     }
     this.pendingOwners.delete(connId);
     from.pending!.delete(connId);
-    if (this.draining) {
+    if (this.drainStarted) {
       this.refuse(from, connId, 'draining');
       return;
     }
@@ -396,6 +436,14 @@ export class Gateway {
     this.routes.delete(route.connId);
     route.client.routes?.delete(route);
     route.server.routes?.delete(route);
+    this.notifyIfNoRoutes();
+  }
+
+  private notifyIfNoRoutes(): void {
+    if (this.routes.size > 0 || this.liveEmptyWaiters.length === 0) return;
+    const waiters = this.liveEmptyWaiters;
+    this.liveEmptyWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   // ---- Faults and teardown ----
@@ -460,6 +508,7 @@ export class Gateway {
         other.enqueue(frame, 0, frame.length);
       }
       peer.routes = null;
+      this.notifyIfNoRoutes();
     }
     if (peer.blockedSenders !== null) {
       for (const sender of peer.blockedSenders) {
