@@ -58,7 +58,9 @@ export class Gateway {
   private readonly clientIds = new IdAllocator((id) => this.clients.has(id));
   private readonly connIds = new IdAllocator((id) => this.routes.has(id) || this.pendingOwners.has(id));
   private readonly listeners: Server[] = [];
-  private readonly sockets = new Set<Socket>();
+  /** Sockets taken over and not yet closed; {@link close} waits for them. */
+  private openSockets = 0;
+  private socketsGoneWaiters: (() => void)[] = [];
   private readonly sweepTimers: ReturnType<typeof setInterval>[] = [];
   private readonly command: Command = { type: 0, connId: 0, remoteId: 0 };
 
@@ -200,11 +202,9 @@ export class Gateway {
       for (const peer of [...this.handshaking, ...this.clients.values(), ...this.servers.peers()]) {
         this.disconnect(peer, 'gateway_closing');
       }
-      const socketsClosed = [...this.sockets].map((socket) =>
-        socket.destroyed && socket.closed ? undefined : new Promise<void>((resolve) => socket.once('close', () => resolve())),
-      );
-      for (const socket of this.sockets) socket.destroy();
-      await Promise.all([...listenersClosed, ...socketsClosed]);
+      const socketsClosed =
+        this.openSockets === 0 ? undefined : new Promise<void>((resolve) => this.socketsGoneWaiters.push(resolve));
+      await Promise.all([...listenersClosed, socketsClosed]);
       if (this.flushImmediate) clearImmediate(this.flushImmediate);
       this.flushImmediate = null;
       this.dirty = [];
@@ -269,9 +269,19 @@ export class Gateway {
     blocked.clear();
   }
 
-  /** @internal The socket of `peer` closed or failed. */
-  socketGone(peer: Peer, reason: DisconnectReason, err?: Error): void {
-    this.disconnect(peer, reason, err);
+  /** @internal The socket of `peer` failed; its 'close' follows. */
+  socketFailed(peer: Peer, err: Error): void {
+    this.disconnect(peer, 'socket_error', err);
+  }
+
+  /** @internal The socket of `peer` closed. */
+  socketClosed(peer: Peer): void {
+    this.disconnect(peer, 'remote_closed');
+    if (--this.openSockets === 0 && this.socketsGoneWaiters.length > 0) {
+      const waiters = this.socketsGoneWaiters;
+      this.socketsGoneWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
   }
 
   /** @internal The handshake bytes of a server connection. */
@@ -487,7 +497,6 @@ export class Gateway {
     if (peer.state === PeerState.Closed) return;
     const wasOpen = peer.state === PeerState.Open;
     peer.state = PeerState.Closed;
-    peer.closeReason = reason;
     peer.decoder.stop();
     peer.discardOutput();
     if (peer.authTimer) clearTimeout(peer.authTimer);
@@ -533,8 +542,7 @@ export class Gateway {
       socket.destroy();
       return false;
     }
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    this.openSockets++;
     socket.setNoDelay(true);
     return true;
   }
@@ -616,12 +624,12 @@ function onHandshakeData(this: PeerSocket, chunk: Buffer): void {
 
 function onSocketError(this: PeerSocket, err: Error): void {
   const peer = this[kPeer];
-  peer.gateway.socketGone(peer, 'socket_error', err);
+  peer.gateway.socketFailed(peer, err);
 }
 
 function onSocketClose(this: PeerSocket): void {
   const peer = this[kPeer];
-  peer.gateway.socketGone(peer, 'remote_closed');
+  peer.gateway.socketClosed(peer);
 }
 
 function authTimedOut(peer: Peer): void {

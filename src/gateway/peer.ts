@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { FrameDecoder, type FrameSink } from '../protocol/decoder.js';
 import type { Gateway } from './gateway.js';
 import type { Route } from './route.js';
-import type { DisconnectReason } from './stats.js';
+import { OutputBatch } from './output-batch.js';
 
 /** Which listener a peer came through. */
 export enum PeerKind {
@@ -19,11 +19,6 @@ export enum PeerState {
   /** Torn down; nothing more is read or written. */
   Closed = 2,
 }
-
-/** Frames of one destination batched into one buffer up to this size; larger batches go out as views. */
-const MAX_COALESCE_BYTES = 256 * 1024;
-/** Frames up to this size are copied byte by byte (cheaper than making a view). */
-const SMALL_FRAME = 96;
 
 /**
  * One physical connection to the gateway: a game client or an authenticated game server.
@@ -61,25 +56,17 @@ export class Peer implements FrameSink {
   /** Congested servers this peer is paused for; reading resumes at 0. */
   pausedBy = 0;
 
-  // Outbound batch of the current turn: parallel arrays reused across turns.
-  private outBufs: Uint8Array[] = [];
-  private outStarts: number[] = [];
-  private outEnds: number[] = [];
-  private outCount = 0;
-  private outBytes = 0;
-  /** Message counts of the writes not yet completed, oldest first. */
-  private writeBatches: number[] = [];
-  private writeBatchHead = 0;
+  /** Frames queued for this peer (created on first use: idle peers stay small). */
+  private out: OutputBatch | null = null;
   private scheduled = false;
+  /** Called by the socket when a write completes; made on first use. */
+  private onWritten: ((err?: Error | null) => void) | null = null;
 
-  /** Called by the socket when a write completes; bound once per peer. */
-  readonly onWritten: (err?: Error | null) => void;
   /** Auth timer of a server still in its handshake. */
   authTimer: ReturnType<typeof setTimeout> | null = null;
   /** Bytes of the handshake reply received so far. */
   handshakeBuf: Uint8Array | null = null;
   challenge: Uint8Array | null = null;
-  closeReason: DisconnectReason | null = null;
 
   constructor(
     readonly gateway: Gateway,
@@ -90,7 +77,6 @@ export class Peer implements FrameSink {
     this.state = kind === PeerKind.Server ? PeerState.Handshake : PeerState.Open;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.decoder = new FrameDecoder(maxPacketSize);
-    this.onWritten = this.writeCompleted.bind(this);
   }
 
   get isClient(): boolean {
@@ -117,11 +103,7 @@ export class Peer implements FrameSink {
    */
   enqueue(buf: Uint8Array, start: number, end: number): boolean {
     if (this.state === PeerState.Closed) return false;
-    const i = this.outCount++;
-    this.outBufs[i] = buf;
-    this.outStarts[i] = start;
-    this.outEnds[i] = end;
-    this.outBytes += end - start;
+    (this.out ??= new OutputBatch()).add(buf, start, end);
     this.queued++;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -130,71 +112,21 @@ export class Peer implements FrameSink {
     return true;
   }
 
-  /** Writes the batch of this turn to the socket, as one buffer where it pays. */
+  /** Writes the frames queued this turn to the socket. */
   flush(): void {
     this.scheduled = false;
-    const n = this.outCount;
-    if (n === 0 || this.state === PeerState.Closed) return;
-    const bufs = this.outBufs;
-    const starts = this.outStarts;
-    const ends = this.outEnds;
-    const socket = this.socket;
-    this.pushWriteBatch(n);
-    if (n === 1) {
-      const b = bufs[0]!;
-      socket.write(b.subarray(starts[0]!, ends[0]!), this.onWritten);
-    } else if (this.outBytes <= MAX_COALESCE_BYTES) {
-      const out = Buffer.allocUnsafe(this.outBytes);
-      let off = 0;
-      for (let i = 0; i < n; i++) {
-        const b = bufs[i]!;
-        const s = starts[i]!;
-        const e = ends[i]!;
-        if (e - s <= SMALL_FRAME) {
-          for (let j = s; j < e; j++) out[off++] = b[j]!;
-        } else {
-          out.set(b.subarray(s, e), off);
-          off += e - s;
-        }
-      }
-      socket.write(out, this.onWritten);
-    } else {
-      socket.cork();
-      for (let i = 0; i < n - 1; i++) socket.write(bufs[i]!.subarray(starts[i]!, ends[i]!));
-      socket.write(bufs[n - 1]!.subarray(starts[n - 1]!, ends[n - 1]!), this.onWritten);
-      socket.uncork();
-    }
-    for (let i = 0; i < n; i++) bufs[i] = EMPTY;
-    this.outCount = 0;
-    this.outBytes = 0;
+    if (this.out === null || this.state === PeerState.Closed) return;
+    this.out.writeTo(this.socket, (this.onWritten ??= this.writeCompleted.bind(this)));
   }
 
   /** Drops whatever is queued; used when the peer is torn down. */
   discardOutput(): void {
-    for (let i = 0; i < this.outCount; i++) this.outBufs[i] = EMPTY;
-    this.outCount = 0;
-    this.outBytes = 0;
-  }
-
-  private pushWriteBatch(messages: number): void {
-    const batches = this.writeBatches;
-    if (this.writeBatchHead > 64 && this.writeBatchHead * 2 > batches.length) {
-      batches.splice(0, this.writeBatchHead);
-      this.writeBatchHead = 0;
-    }
-    batches.push(messages);
+    this.out?.clear();
   }
 
   private writeCompleted(err?: Error | null): void {
     if (err) return; // the socket's 'error'/'close' handlers tear the peer down
-    const messages = this.writeBatches[this.writeBatchHead++] ?? 0;
-    if (this.writeBatchHead === this.writeBatches.length) {
-      this.writeBatches.length = 0;
-      this.writeBatchHead = 0;
-    }
-    this.queued -= messages;
+    this.queued -= this.out!.completeWrite();
     if (this.congested) this.gateway.maybeRelieve(this);
   }
 }
-
-const EMPTY = new Uint8Array(0);

@@ -1,5 +1,5 @@
 import { ProtocolError } from '../errors.js';
-import { CONN_ID_SIZE, DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, LENGTH_SIZE, MIN_LENGTH, readU32 } from './frame.js';
+import { CONN_ID_SIZE, DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, LENGTH_SIZE, MIN_LENGTH, readU32, writeU32 } from './frame.js';
 
 /**
  * Receives the frames a {@link FrameDecoder} finds.
@@ -23,9 +23,9 @@ export interface FrameSink {
  */
 export class FrameDecoder {
   readonly maxPacketSize: number;
-  /** Bytes of a split Length field read so far (at most 4). */
-  private readonly head = new Uint8Array(LENGTH_SIZE);
+  /** Bytes of a split Length field read so far (0 to 3), and their value (little-endian). */
   private headLen = 0;
+  private headValue = 0;
   /** The frame being assembled across chunks, once its Length is known. */
   private partial: Uint8Array | null = null;
   private partialLen = 0;
@@ -60,7 +60,9 @@ export class FrameDecoder {
     while (pos < len) {
       const available = len - pos;
       if (available < LENGTH_SIZE) {
-        this.head.set(chunk.subarray(pos, len), 0);
+        let value = 0;
+        for (let i = 0; i < available; i++) value |= chunk[pos + i]! << (8 * i);
+        this.headValue = value;
         this.headLen = available;
         return;
       }
@@ -86,24 +88,24 @@ export class FrameDecoder {
     this.stopped = true;
     this.partial = null;
     this.headLen = 0;
+    this.headValue = 0;
   }
 
   /** Returns the position in `chunk` after the completed frame, or -1 when the chunk is used up or decoding stopped. */
   private continuePartial(chunk: Uint8Array, sink: FrameSink): number {
     let pos = 0;
     if (this.partial === null) {
-      const need = LENGTH_SIZE - this.headLen;
-      const take = Math.min(need, chunk.length);
-      this.head.set(chunk.subarray(0, take), this.headLen);
-      this.headLen += take;
-      pos = take;
+      let value = this.headValue;
+      while (this.headLen < LENGTH_SIZE && pos < chunk.length) value |= chunk[pos++]! << (8 * this.headLen++);
+      this.headValue = value;
       if (this.headLen < LENGTH_SIZE) return -1;
-      const length = readU32(this.head, 0);
+      const length = value >>> 0;
       this.checkLength(length);
       this.startPartial(length);
-      this.partial!.set(this.head, 0);
+      writeU32(this.partial!, 0, length);
       this.partialLen = LENGTH_SIZE;
       this.headLen = 0;
+      this.headValue = 0;
     }
     const frame = this.partial!;
     const take = Math.min(frame.length - this.partialLen, chunk.length - pos);
