@@ -117,6 +117,7 @@ export class RawPeer {
         const peer = new RawPeer(socket, opts.framing ?? true, opts.maxPacketSize ?? 0xffffffff);
         socket.once('connect', () => {
           socket.off('error', reject);
+          peer.localPort = socket.localPort!;
           resolve(peer);
         });
         socket.once('error', reject);
@@ -130,10 +131,8 @@ export class RawPeer {
     return this.isClosedFlag;
   }
 
-  /** The peer's local port: the gateway's view of its remote address. */
-  get localPort(): number {
-    return this.socket.localPort!;
-  }
+  /** The peer's local port (the gateway's view of its remote port), kept after close. */
+  localPort = 0;
 
   /** Frames received and not yet taken by a test. */
   get queuedFrames(): number {
