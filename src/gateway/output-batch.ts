@@ -2,8 +2,6 @@ import type { Socket } from 'node:net';
 
 /** Batches up to this size are copied into one buffer; larger ones go out as views. */
 const MAX_COALESCE_BYTES = 256 * 1024;
-/** Frames up to this size are copied byte by byte (cheaper than making a view to copy from). */
-const SMALL_FRAME = 96;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -16,24 +14,32 @@ export class OutputBatch {
   private bufs: Uint8Array[] = [];
   private starts: number[] = [];
   private ends: number[] = [];
+  /** Runs (slots used); one run may hold several adjacent frames. */
   private count = 0;
+  private messages = 0;
   private bytes = 0;
   /** Message counts of the writes not yet completed, oldest first from `head`. */
   private inFlight: number[] = [];
   private head = 0;
 
-  /** Frames waiting for the next {@link writeTo}. */
-  get size(): number {
-    return this.count;
-  }
 
-  /** Adds `buf[start..end)`; the bytes must stay unchanged until {@link writeTo}. */
+  /**
+   * Adds `buf[start..end)`; the bytes must stay unchanged until {@link writeTo}. A frame that
+   * directly follows the previous one in the same buffer (a sender's run of frames to one
+   * destination) extends it instead of taking a new slot.
+   */
   add(buf: Uint8Array, start: number, end: number): void {
+    this.bytes += end - start;
+    this.messages++;
+    const last = this.count - 1;
+    if (last >= 0 && this.ends[last] === start && this.bufs[last] === buf) {
+      this.ends[last] = end;
+      return;
+    }
     const i = this.count++;
     this.bufs[i] = buf;
     this.starts[i] = start;
     this.ends[i] = end;
-    this.bytes += end - start;
   }
 
   /** Writes the batch to `socket` (one write, or a corked run of views for a big batch). */
@@ -41,22 +47,17 @@ export class OutputBatch {
     const n = this.count;
     if (n === 0) return;
     const { bufs, starts, ends } = this;
-    this.pushInFlight(n);
+    this.pushInFlight(this.messages);
     if (n === 1) {
       socket.write(bufs[0]!.subarray(starts[0]!, ends[0]!), onWritten);
     } else if (this.bytes <= MAX_COALESCE_BYTES) {
       const out = Buffer.allocUnsafe(this.bytes);
       let off = 0;
       for (let i = 0; i < n; i++) {
-        const b = bufs[i]!;
         const s = starts[i]!;
         const e = ends[i]!;
-        if (e - s <= SMALL_FRAME) {
-          for (let j = s; j < e; j++) out[off++] = b[j]!;
-        } else {
-          out.set(b.subarray(s, e), off);
-          off += e - s;
-        }
+        out.set(bufs[i]!.subarray(s, e), off);
+        off += e - s;
       }
       socket.write(out, onWritten);
     } else {
@@ -72,6 +73,7 @@ export class OutputBatch {
   clear(): void {
     for (let i = 0; i < this.count; i++) this.bufs[i] = EMPTY;
     this.count = 0;
+    this.messages = 0;
     this.bytes = 0;
   }
 
