@@ -285,7 +285,7 @@ describe('helpText', () => {
     assert.ok(help.includes('9.9.9'));
     for (const flag of FLAGS) {
       assert.ok(help.includes(`--${flag.name} ${flag.placeholder}`), flag.name);
-      assert.ok(help.includes(`env ${flag.env}; default ${flag.defaultText}`), flag.env);
+      assert.ok(help.includes(`env ${flag.env}; default ${flag.defaultText}\n      accepts ${flag.acceptsText}\n`), flag.env);
     }
     assert.ok(help.includes('--help') && help.includes('--version'));
   });
@@ -299,12 +299,13 @@ describe('the README options table', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const rows = readme.split('\n').filter((line) => line.startsWith('|'));
 
-  test('has a row for every flag with its variable and default', () => {
+  test('has a row for every flag with its variable, default and accepted values', () => {
     for (const flag of FLAGS) {
       const row = rows.find((r) => r.includes(`\`--${flag.name}\``));
       assert.ok(row, `no README row for --${flag.name}`);
       assert.ok(row.includes(`\`${flag.env}\``), `README row of --${flag.name} names ${flag.env}`);
-      assert.ok(row.includes(flag.defaultText), `README row of --${flag.name} shows default ${flag.defaultText}`);
+      assert.ok(row.includes(` ${flag.defaultText} |`), `README row of --${flag.name} shows default ${flag.defaultText}`);
+      assert.ok(row.includes(` ${flag.acceptsText} |`), `README row of --${flag.name} shows it accepts ${flag.acceptsText}`);
     }
   });
 });

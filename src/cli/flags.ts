@@ -53,8 +53,10 @@ export interface FlagSpec {
   readonly env: string;
   /** The value's placeholder in help: `<duration>`. */
   readonly placeholder: string;
-  /** The default, as shown to people; `-` when there is none. */
+  /** The default, as shown to people. */
   readonly defaultText: string;
+  /** What values are accepted, as shown to people: `1 to 65535`. */
+  readonly acceptsText: string;
   /** One sentence saying what it sets. */
   readonly description: string;
   /** Whether it may be given more than once (each value counts). */
@@ -80,11 +82,12 @@ function durationFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<
     env: envName(doc.name),
     placeholder: '<duration>',
     defaultText: formatDuration(fallback),
+    acceptsText: `${formatDuration(range.min)} to ${formatDuration(range.max)}`,
     repeatable: false,
     apply(config, text) {
       const ms = parseDuration(text);
       if (ms === undefined || ms < range.min || ms > range.max) {
-        return `must be a duration from ${formatDuration(range.min)} to ${formatDuration(range.max)} (like 500ms, 30s, 2m; plain digits are ms), ${got(text)}`;
+        return `must be a duration from ${this.acceptsText} (like 500ms, 30s, 2m; plain digits are ms), ${got(text)}`;
       }
       set(config, ms);
       return undefined;
@@ -98,11 +101,12 @@ function countFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<num
     env: envName(doc.name),
     placeholder: '<n>',
     defaultText: String(fallback),
+    acceptsText: `${range.min} to ${range.max}`,
     repeatable: false,
     apply(config, text) {
       const n = parseCount(text);
       if (n === undefined || n < range.min || n > range.max) {
-        return `must be a whole number from ${range.min} to ${range.max}, ${got(text)}`;
+        return `must be a whole number from ${this.acceptsText}, ${got(text)}`;
       }
       set(config, n);
       return undefined;
@@ -116,11 +120,12 @@ function sizeFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<numb
     env: envName(doc.name),
     placeholder: '<bytes>',
     defaultText: formatByteSize(fallback),
+    acceptsText: `${range.min} to ${formatByteSize(range.max)}`,
     repeatable: false,
     apply(config, text) {
       const bytes = parseByteSize(text);
       if (bytes === undefined || bytes < range.min || bytes > range.max) {
-        return `must be a size in bytes from ${range.min} to ${formatByteSize(range.max)} (plain digits, or with a KiB or MiB suffix), ${got(text)}`;
+        return `must be a size in bytes from ${this.acceptsText} (plain digits, or with a KiB or MiB suffix), ${got(text)}`;
       }
       set(config, bytes);
       return undefined;
@@ -134,6 +139,7 @@ function addressFlag(doc: FlagDoc, fallback: string, set: Setter<string>): FlagS
     env: envName(doc.name),
     placeholder: '<host:port>',
     defaultText: fallback,
+    acceptsText: 'host:port, port 0 to 65535',
     repeatable: false,
     apply(config, text) {
       if (parseAddress(text) === undefined) {
@@ -166,6 +172,7 @@ export const FLAGS: readonly FlagSpec[] = [
     env: envName('server-auth-key'),
     placeholder: '<key>',
     defaultText: 'generated',
+    acceptsText: 'any non-empty string',
     description:
       'Key game servers authenticate with. Repeat the flag to accept several keys (for rotation). When none is given, a random key is generated and printed at start.',
     repeatable: true,
@@ -234,7 +241,8 @@ export const FLAGS: readonly FlagSpec[] = [
     env: envName('log-level'),
     placeholder: '<level>',
     defaultText: 'info',
-    description: `Least severe log level written to stderr as JSON lines: ${LOG_LEVELS.join(', ')}.`,
+    acceptsText: LOG_LEVELS.join(', '),
+    description: 'Least severe level of the log written to stderr as JSON lines.',
     repeatable: false,
     apply(config, text) {
       if (!(LOG_LEVELS as readonly string[]).includes(text)) return `must be one of ${LOG_LEVELS.join(', ')}, ${got(text)}`;
@@ -354,6 +362,7 @@ export function helpText(version: string): string {
     lines.push(`  --${flag.name} ${flag.placeholder}`);
     for (const line of wrap(flag.description, HELP_WIDTH - 6)) lines.push(`      ${line}`);
     lines.push(`      env ${flag.env}; default ${flag.defaultText}`);
+    lines.push(`      accepts ${flag.acceptsText}`);
   }
   lines.push('  -h, --help');
   lines.push('      Print this help and exit.');
