@@ -26,4 +26,10 @@ export type { GatewayStats, RefuseReason, DisconnectReason } from './gateway/sta
 export type { GatewayLogger } from './gateway/logger.js';
 
 // The endpoint library.
-// (endpoint exports go here)
+export { dialClient, dialServer } from './endpoint/dial.js';
+export { attachClient, attachServer } from './endpoint/attach.js';
+export { Endpoint, type DialOptions, type EndpointKind } from './endpoint/endpoint.js';
+export { VirtualConnection } from './endpoint/virtual-connection.js';
+export { raw, utf8, json, defineFormat, type Format, type FormatSpec } from './endpoint/format.js';
+export { ENDPOINT_DEFAULTS, type EndpointOptions, type ServerEndpointOptions } from './endpoint/options.js';
+export type { Transport, TransportHandler } from './endpoint/transport.js';

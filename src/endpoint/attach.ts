@@ -1,0 +1,51 @@
+import { Endpoint } from './endpoint.js';
+import {
+  type EndpointOptions,
+  type ResolvedEndpointOptions,
+  type ResolvedServerOptions,
+  resolveEndpointOptions,
+  resolveServerOptions,
+  type ServerEndpointOptions,
+} from './options.js';
+import { ServerHandshake } from './server-handshake.js';
+import type { Transport } from './transport.js';
+
+/**
+ * A client endpoint over a transport you opened yourself (for transports fastway does not
+ * ship). `dialClient` is this over TCP. Rejects with `InvalidOptionError` for bad options.
+ */
+export async function attachClient<T = Uint8Array>(transport: Transport, options?: EndpointOptions<T>): Promise<Endpoint<T>> {
+  let resolved: ResolvedEndpointOptions<T>;
+  try {
+    resolved = resolveEndpointOptions(options);
+  } catch (err) {
+    transport.destroy();
+    throw err;
+  }
+  return startClient(transport, resolved);
+}
+
+/**
+ * A server endpoint over a transport you opened yourself: runs the server handshake (see
+ * `dialServer`) and resolves once the gateway has confirmed the key.
+ */
+export async function attachServer<T = Uint8Array>(transport: Transport, options: ServerEndpointOptions<T>): Promise<Endpoint<T>> {
+  let resolved: ResolvedServerOptions<T>;
+  try {
+    resolved = resolveServerOptions(options);
+  } catch (err) {
+    transport.destroy();
+    throw err;
+  }
+  return startServer(transport, resolved);
+}
+
+/** @internal */
+export function startClient<T>(transport: Transport, options: ResolvedEndpointOptions<T>): Endpoint<T> {
+  return new Endpoint<T>(transport, 'client', options);
+}
+
+/** @internal */
+export function startServer<T>(transport: Transport, options: ResolvedServerOptions<T>): Promise<Endpoint<T>> {
+  return new Promise((resolve, reject) => new ServerHandshake<T>(transport, options, resolve, reject));
+}

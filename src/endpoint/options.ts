@@ -1,0 +1,150 @@
+import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, MAX_U32, maxMessageSize } from '../protocol/frame.js';
+import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
+import { type Format, isFormat, raw } from './format.js';
+
+/** Options of every endpoint, client or server. */
+export interface EndpointOptions<T = Uint8Array> {
+  /** How messages are encoded (see `raw`, `utf8`, `json()`, `defineFormat()`). @default raw */
+  format?: Format<T>;
+  /**
+   * Largest frame Length, in bytes, sent or accepted; it must match the gateway's. The
+   * largest message is `maxPacketSize - 4` bytes. A larger frame from the gateway is a
+   * protocol error. @default 524288
+   */
+  maxPacketSize?: number;
+  /**
+   * Bytes that may wait to be sent to the gateway. A send that would go past it throws
+   * `SendQueueFullError` and sends nothing. Must be at least `maxPacketSize + 4`.
+   * @default 8388608 (8 MiB)
+   */
+  sendQueue?: number;
+  /**
+   * Messages that may wait unread on one virtual connection. One more closes that
+   * connection with `ReceiveQueueFullError` as its reason (and tells the gateway).
+   * @default 1024
+   */
+  recvQueue?: number;
+  /**
+   * Incoming virtual connections that may wait for `accept()`. Past it, new ones are
+   * closed at once. 0 refuses every incoming connection. @default 128
+   */
+  acceptBacklog?: number;
+  /**
+   * Close the endpoint with `PingTimeoutError` when the gateway has sent nothing for this
+   * many ms (a dead gateway or a half-open TCP path). Halfway through a silence the
+   * endpoint asks the gateway for an answer (see docs/api.md), so it works however busy
+   * or idle the endpoint is. 0 turns it off. @default 0
+   */
+  pingTimeout?: number;
+  /** Time, in ms, a `dial()` may take unless its own `timeout` says otherwise; 0 = no limit. @default 10000 */
+  dialTimeout?: number;
+  /** Time, in ms, opening the connection to the gateway may take. @default 10000 */
+  connectTimeout?: number;
+}
+
+/** Options of a server endpoint (`dialServer`). */
+export interface ServerEndpointOptions<T = Uint8Array> extends EndpointOptions<T> {
+  /** The server ID this server registers under (a u32; clients dial it). */
+  serverId: number;
+  /** The gateway's server key. */
+  authKey: string | Uint8Array;
+  /**
+   * Time, in ms, the server handshake may take, from the connection being open to the
+   * gateway confirming the key (see docs/api.md). @default 3000
+   */
+  authTimeout?: number;
+}
+
+/** Every default, in one place. */
+export const ENDPOINT_DEFAULTS = {
+  maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
+  sendQueue: 8 * 1024 * 1024,
+  recvQueue: 1024,
+  acceptBacklog: 128,
+  pingTimeout: 0,
+  dialTimeout: 10_000,
+  connectTimeout: 10_000,
+  authTimeout: DEFAULT_AUTH_TIMEOUT_MS,
+} as const;
+
+/** Options with defaults applied and checked. */
+export interface ResolvedEndpointOptions<T> {
+  format: Format<T>;
+  maxPacketSize: number;
+  /** `maxPacketSize - 4`. */
+  maxMessageSize: number;
+  sendQueue: number;
+  recvQueue: number;
+  acceptBacklog: number;
+  pingTimeout: number;
+  dialTimeout: number;
+  connectTimeout: number;
+}
+
+/** Server options with defaults applied and checked. */
+export interface ResolvedServerOptions<T> extends ResolvedEndpointOptions<T> {
+  serverId: number;
+  authKey: string | Uint8Array;
+  authTimeout: number;
+}
+
+const MAX_TIMEOUT = 2 ** 31 - 1;
+/** The Length of the largest command (Dial, Accept): anything smaller could not carry them. */
+const MIN_MAX_PACKET_SIZE = 13;
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Applies defaults to `options` and checks every field; never changes the input. */
+export function resolveEndpointOptions<T>(options: EndpointOptions<T> | undefined): ResolvedEndpointOptions<T> {
+  const o = options ?? {};
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
+  const D = ENDPOINT_DEFAULTS;
+  const format = o.format ?? (raw as unknown as Format<T>);
+  if (!isFormat(format)) throw new InvalidOptionError('format', 'must be a format: { encode(message), decode(bytes) }');
+  const maxPacketSize = integer('maxPacketSize', o.maxPacketSize, D.maxPacketSize, MIN_MAX_PACKET_SIZE, MAX_U32);
+  const minSendQueue = HEADER_SIZE + maxMessageSize(maxPacketSize);
+  const sendQueue = integer('sendQueue', o.sendQueue, Math.max(D.sendQueue, minSendQueue), minSendQueue, Number.MAX_SAFE_INTEGER);
+  return {
+    format,
+    maxPacketSize,
+    maxMessageSize: maxMessageSize(maxPacketSize),
+    sendQueue,
+    recvQueue: integer('recvQueue', o.recvQueue, D.recvQueue, 1, 2 ** 30),
+    acceptBacklog: integer('acceptBacklog', o.acceptBacklog, D.acceptBacklog, 0, 2 ** 30),
+    pingTimeout: integer('pingTimeout', o.pingTimeout, D.pingTimeout, 0, MAX_TIMEOUT),
+    dialTimeout: integer('dialTimeout', o.dialTimeout, D.dialTimeout, 0, MAX_TIMEOUT),
+    connectTimeout: integer('connectTimeout', o.connectTimeout, D.connectTimeout, 1, MAX_TIMEOUT),
+  };
+}
+
+/** {@link resolveEndpointOptions} plus the server's own fields, which are required. */
+export function resolveServerOptions<T>(options: ServerEndpointOptions<T>): ResolvedServerOptions<T> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', 'must be an object with serverId and authKey');
+  }
+  const base = resolveEndpointOptions(options);
+  if (options.serverId === undefined) throw new InvalidOptionError('serverId', 'is required');
+  const serverId = integer('serverId', options.serverId, 0, 0, MAX_U32);
+  const key = options.authKey;
+  if (!((typeof key === 'string' && key.length > 0) || (key instanceof Uint8Array && key.length > 0))) {
+    throw new InvalidOptionError('authKey', 'is required: a non-empty string or Uint8Array');
+  }
+  return {
+    ...base,
+    serverId,
+    authKey: key,
+    authTimeout: integer('authTimeout', options.authTimeout, ENDPOINT_DEFAULTS.authTimeout, 1, MAX_TIMEOUT),
+  };
+}
+
+/** Checks a per-call timeout (`dial({ timeout })`). */
+export function checkTimeout(name: string, value: unknown, fallback: number): number {
+  return integer(name, value, fallback, 0, MAX_TIMEOUT);
+}

@@ -1,0 +1,137 @@
+/**
+ * The TCP transport, for Node: the only file of the endpoint library that imports a
+ * Node module.
+ */
+import net from 'node:net';
+import { ConnectError } from '../errors.js';
+import type { Transport, TransportHandler } from './transport.js';
+
+/** How long a graceful close may wait for the gateway to close its side before the socket is destroyed. */
+const CLOSE_TIMEOUT_MS = 2000;
+
+const kTransport = Symbol('fastway.transport');
+type TransportSocket = net.Socket & { [kTransport]: TcpTransport };
+
+/** A {@link Transport} over a connected `net.Socket` (Nagle off: the endpoint batches its own writes). */
+export class TcpTransport implements Transport {
+  readonly remoteAddress: string;
+  private readonly socket: TransportSocket;
+  private handler: TransportHandler | null = null;
+  private error: Error | undefined = undefined;
+  private isClosed = false;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(socket: net.Socket, remoteAddress: string) {
+    this.socket = socket as TransportSocket;
+    this.socket[kTransport] = this;
+    this.remoteAddress = remoteAddress;
+    socket.setNoDelay(true);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    socket.on('drain', onSocketDrain);
+  }
+
+  setHandler(handler: TransportHandler): void {
+    const first = this.handler === null;
+    this.handler = handler;
+    if (this.isClosed) {
+      if (first) queueMicrotask(() => handler.onClose(this.error));
+      return;
+    }
+    if (first) this.socket.on('data', onSocketData);
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.isClosed || this.socket.destroyed) return true;
+    return this.socket.write(bytes);
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  close(): void {
+    if (this.isClosed || this.closeTimer !== undefined) return;
+    this.socket.end();
+    this.closeTimer = setTimeout(destroyStuckSocket, CLOSE_TIMEOUT_MS, this.socket);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  socketError(err: Error): void {
+    this.error ??= err;
+  }
+
+  /** @internal */
+  socketClosed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    this.handler?.onClose(this.error);
+  }
+
+  /** @internal */
+  data(chunk: Buffer): void {
+    this.handler!.onData(chunk);
+  }
+
+  /** @internal */
+  drained(): void {
+    this.handler?.onDrain();
+  }
+}
+
+// Socket listeners, defined once: `this` is the socket.
+function onSocketData(this: TransportSocket, chunk: Buffer): void {
+  this[kTransport].data(chunk);
+}
+function onSocketError(this: TransportSocket, err: Error): void {
+  this[kTransport].socketError(err);
+}
+function onSocketClose(this: TransportSocket): void {
+  this[kTransport].socketClosed();
+}
+function onSocketDrain(this: TransportSocket): void {
+  this[kTransport].drained();
+}
+function destroyStuckSocket(socket: net.Socket): void {
+  socket.destroy();
+}
+
+/**
+ * Opens a TCP connection to the gateway at `host:port`.
+ *
+ * Rejects with `ConnectError` when the connection fails or takes longer than `timeoutMs`;
+ * the socket is fully released before the promise settles.
+ */
+export function connectTcp(host: string, port: number, timeoutMs: number): Promise<TcpTransport> {
+  const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    let failure: ConnectError | null = null;
+    const fail = (err: ConnectError): void => {
+      if (failure !== null) return;
+      failure = err;
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const timer = setTimeout(() => fail(new ConnectError(`connecting to ${where} took longer than ${timeoutMs} ms`)), timeoutMs);
+    const onError = (err: Error): void => fail(new ConnectError(`cannot connect to ${where}: ${err.message}`, { cause: err }));
+    const onClose = (): void => {
+      clearTimeout(timer);
+      reject(failure ?? new ConnectError(`the connection to ${where} closed while connecting`));
+    };
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      resolve(new TcpTransport(socket, where));
+    });
+  });
+}

@@ -1,0 +1,252 @@
+import { ConnectionClosedError, FormatError, MessageTooLargeError } from '../errors.js';
+import { Deque } from './deque.js';
+import type { Format } from './format.js';
+
+/**
+ * What a virtual connection needs from the endpoint that owns it.
+ * @internal
+ */
+export interface ConnectionOwner {
+  /** Queues a data frame; returns the backpressure signal. May throw `SendQueueFullError`. */
+  sendFrame(connId: number, message: Uint8Array): boolean;
+  /** Removes `conn` from the endpoint, tells the gateway, and closes it with `reason`. */
+  closeConnection(conn: OwnedConnection, reason: Error | undefined, discardQueued: boolean): void;
+  /** See {@link VirtualConnection.drained}. */
+  drained(): Promise<void>;
+  readonly maxMessageSize: number;
+}
+
+/** The part of a virtual connection its owner handles without knowing its message type. @internal */
+export interface OwnedConnection {
+  readonly connId: number;
+  terminate(reason: Error | undefined, discardQueued: boolean): void;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+/** `Symbol.asyncDispose`, or the well-known fallback where the runtime has none yet. */
+export const asyncDispose: typeof Symbol.asyncDispose =
+  (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ?? (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * One virtual connection through the gateway, to one remote (a game server, for a client;
+ * a game client, for a server). Get one from `endpoint.dial()` or `endpoint.accept()`.
+ *
+ * Messages arrive in order and are queued (up to `recvQueue`) until read with
+ * {@link receive} or `for await`. When the connection closes for any reason other than
+ * {@link close}, messages that already arrived are still delivered; then `receive` rejects
+ * with `ConnectionClosedError` and iteration ends. {@link closed} says why it closed.
+ *
+ * @example
+ * const conn = await endpoint.dial(serverId);
+ * conn.send(new TextEncoder().encode('hello'));
+ * for await (const msg of conn) console.log(msg);
+ * console.log('closed because', await conn.closed);
+ */
+export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, AsyncDisposable, OwnedConnection {
+  /** The ID the gateway gave this virtual connection. */
+  readonly connId: number;
+  /** The other end's ID: the server ID for a client, the client ID for a server. */
+  readonly remoteId: number;
+  /**
+   * Resolves (never rejects) once the connection is closed, with why: `undefined` when
+   * {@link close} was called here; `ConnectionClosedError` when the remote end (or the
+   * gateway) closed it; `ReceiveQueueFullError` when too many messages waited unread;
+   * `EndpointClosedError` (its `cause` saying why) when the endpoint closed.
+   */
+  readonly closed: Promise<Error | undefined>;
+
+  private readonly owner: ConnectionOwner;
+  private readonly format: Format<T>;
+  private readonly recvQueue: number;
+  private readonly queue = new Deque<Uint8Array>();
+  private readonly waiters = new Deque<Waiter<T>>();
+  private open = true;
+  private reason: Error | undefined = undefined;
+  private resolveClosed!: (reason: Error | undefined) => void;
+
+  /** @internal Made by the endpoint. */
+  constructor(owner: ConnectionOwner, connId: number, remoteId: number, format: Format<T>, recvQueue: number) {
+    this.owner = owner;
+    this.connId = connId;
+    this.remoteId = remoteId;
+    this.format = format;
+    this.recvQueue = recvQueue;
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  /** True once the connection is closed (queued messages may still be read). */
+  get isClosed(): boolean {
+    return !this.open;
+  }
+
+  /** Messages that arrived and have not been read yet. */
+  get queuedMessages(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Sends `message`. The frame is queued and written with the others of this event-loop
+   * turn. Returns `false` when the connection to the gateway is over its high-water mark:
+   * the message is still queued, but the caller should wait for {@link drained} before
+   * sending more (the same convention as Node's `stream.write()`).
+   *
+   * @throws ConnectionClosedError when the connection is closed.
+   * @throws MessageTooLargeError when the encoded message is over `maxPacketSize - 4`
+   *   bytes; nothing is sent and the connection stays usable.
+   * @throws FormatError when the format cannot encode `message`.
+   * @throws SendQueueFullError when `sendQueue` bytes already wait to be sent.
+   */
+  send(message: T): boolean {
+    if (!this.open) throw new ConnectionClosedError(closedMessage(this.reason), { cause: this.reason });
+    let bytes: Uint8Array;
+    try {
+      bytes = this.format.encode(message);
+    } catch (err) {
+      throw new FormatError(`the ${this.format.name} format could not encode the message: ${errorText(err)}`, undefined, { cause: err });
+    }
+    if (!(bytes instanceof Uint8Array)) {
+      throw new FormatError(`the ${this.format.name} format's encode returned ${typeof bytes}, not a Uint8Array`);
+    }
+    if (bytes.length > this.owner.maxMessageSize) throw new MessageTooLargeError(bytes.length, this.owner.maxMessageSize);
+    return this.owner.sendFrame(this.connId, bytes);
+  }
+
+  /**
+   * The next message. Rejects with `FormatError` (carrying the bytes) when that one
+   * message cannot be decoded; the next receive goes on with the next message. Rejects
+   * with `ConnectionClosedError` once the connection is closed and every message that
+   * arrived before has been read.
+   */
+  receive(): Promise<T> {
+    const bytes = this.queue.shift();
+    if (bytes !== undefined) {
+      try {
+        return Promise.resolve(this.format.decode(bytes));
+      } catch (err) {
+        return Promise.reject(decodeError(this.format, bytes, err));
+      }
+    }
+    if (!this.open) return Promise.reject(new ConnectionClosedError(closedMessage(this.reason), { cause: this.reason }));
+    return new Promise<T>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Resolves when the connection to the gateway is below its high-water mark again (at
+   * once if it is). Rejects with `EndpointClosedError` if the endpoint closes first.
+   */
+  drained(): Promise<void> {
+    return this.owner.drained();
+  }
+
+  /**
+   * Closes the connection and tells the gateway, which tells the remote end. Messages not
+   * yet read are dropped; pending receives reject with `ConnectionClosedError`. Messages
+   * sent before are still delivered to the remote. Does nothing if already closed.
+   */
+  close(): void {
+    if (this.open) this.owner.closeConnection(this, undefined, true);
+  }
+
+  /** `await using conn = await endpoint.dial(id)` closes it at the end of the scope. */
+  [asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  /**
+   * Iterates the messages until the connection closes. A message that fails to decode
+   * throws `FormatError` out of the loop (the connection stays open). Leaving the loop
+   * early does not close the connection.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return new MessageIterator(this);
+  }
+
+  /**
+   * A message arrived. Returns `false` (and keeps nothing) when the receive queue is full;
+   * the endpoint then closes the connection.
+   * @internal
+   */
+  deliver(bytes: Uint8Array): boolean {
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      let message: T;
+      try {
+        message = this.format.decode(bytes);
+      } catch (err) {
+        waiter.reject(decodeError(this.format, bytes, err));
+        return true;
+      }
+      waiter.resolve(message);
+      return true;
+    }
+    if (this.queue.length >= this.recvQueue) return false;
+    this.queue.push(bytes);
+    return true;
+  }
+
+  /**
+   * Marks the connection closed: settles pending receives and {@link closed}. Called by
+   * the endpoint only.
+   * @internal
+   */
+  terminate(reason: Error | undefined, discardQueued: boolean): void {
+    if (!this.open) return;
+    this.open = false;
+    this.reason = reason;
+    if (discardQueued) this.queue.drain();
+    if (this.waiters.length > 0) {
+      const err = new ConnectionClosedError(closedMessage(reason), { cause: reason });
+      for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) w.reject(err);
+    }
+    this.resolveClosed(reason);
+  }
+}
+
+class MessageIterator<T> implements AsyncIterableIterator<T> {
+  private readonly conn: VirtualConnection<T>;
+  constructor(conn: VirtualConnection<T>) {
+    this.conn = conn;
+  }
+  next(): Promise<IteratorResult<T>> {
+    return this.conn.receive().then(toResult<T>, endWhenClosed);
+  }
+  return(): Promise<IteratorResult<T>> {
+    return Promise.resolve(DONE);
+  }
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}
+
+function toResult<T>(value: T): IteratorResult<T> {
+  return { value, done: false };
+}
+
+function endWhenClosed(err: unknown): IteratorReturnResult<undefined> {
+  if (err instanceof ConnectionClosedError) return DONE;
+  throw err;
+}
+
+function closedMessage(reason: Error | undefined): string {
+  return reason === undefined ? 'the virtual connection was closed' : `the virtual connection is closed: ${reason.message}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function decodeError(format: Format<unknown>, bytes: Uint8Array, err: unknown): FormatError {
+  if (err instanceof FormatError && err.bytes !== undefined) return err;
+  return new FormatError(`the ${format.name} format could not decode a ${bytes.length}-byte message: ${errorText(err)}`, bytes, {
+    cause: err,
+  });
+}
