@@ -77,17 +77,18 @@ type Setter<T> = (config: CliConfig, value: T) => void;
 type FlagDoc = Pick<FlagSpec, 'name' | 'description'>;
 
 function durationFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<number>): FlagSpec {
+  const acceptsText = `${formatDuration(range.min)} to ${formatDuration(range.max)}`;
   return {
     ...doc,
     env: envName(doc.name),
     placeholder: '<duration>',
     defaultText: formatDuration(fallback),
-    acceptsText: `${formatDuration(range.min)} to ${formatDuration(range.max)}`,
+    acceptsText,
     repeatable: false,
     apply(config, text) {
       const ms = parseDuration(text);
       if (ms === undefined || ms < range.min || ms > range.max) {
-        return `must be a duration from ${this.acceptsText} (like 500ms, 30s, 2m; plain digits are ms), ${got(text)}`;
+        return `must be a duration from ${acceptsText} (like 500ms, 30s, 2m; plain digits are ms), ${got(text)}`;
       }
       set(config, ms);
       return undefined;
@@ -96,17 +97,18 @@ function durationFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<
 }
 
 function countFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<number>): FlagSpec {
+  const acceptsText = `${range.min} to ${range.max}`;
   return {
     ...doc,
     env: envName(doc.name),
     placeholder: '<n>',
     defaultText: String(fallback),
-    acceptsText: `${range.min} to ${range.max}`,
+    acceptsText,
     repeatable: false,
     apply(config, text) {
       const n = parseCount(text);
       if (n === undefined || n < range.min || n > range.max) {
-        return `must be a whole number from ${this.acceptsText}, ${got(text)}`;
+        return `must be a whole number from ${acceptsText}, ${got(text)}`;
       }
       set(config, n);
       return undefined;
@@ -115,17 +117,18 @@ function countFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<num
 }
 
 function sizeFlag(doc: FlagDoc, range: Range, fallback: number, set: Setter<number>): FlagSpec {
+  const acceptsText = `${range.min} to ${formatByteSize(range.max)}`;
   return {
     ...doc,
     env: envName(doc.name),
     placeholder: '<bytes>',
     defaultText: formatByteSize(fallback),
-    acceptsText: `${range.min} to ${formatByteSize(range.max)}`,
+    acceptsText,
     repeatable: false,
     apply(config, text) {
       const bytes = parseByteSize(text);
       if (bytes === undefined || bytes < range.min || bytes > range.max) {
-        return `must be a size in bytes from ${this.acceptsText} (plain digits, or with a KiB or MiB suffix), ${got(text)}`;
+        return `must be a size in bytes from ${acceptsText} (plain digits, or with a KiB or MiB suffix), ${got(text)}`;
       }
       set(config, bytes);
       return undefined;
