@@ -4,6 +4,7 @@ import { CommandType, parseCommand, type Command, encodeAccept, encodeClose, enc
 import { HEADER_SIZE } from '../protocol/frame.js';
 import { createChallenge, HANDSHAKE_REPLY_SIZE, verifyHandshakeReply, decodeHandshakeReply } from '../protocol/handshake.js';
 import { IdAllocator } from './id-allocator.js';
+import { LogRateLimiter } from './log-rate-limiter.js';
 import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
 import { Peer, PeerKind, PeerState } from './peer.js';
 import { Route } from './route.js';
@@ -63,6 +64,7 @@ export class Gateway {
   private socketsGoneWaiters: (() => void)[] = [];
   private readonly sweepTimers: ReturnType<typeof setInterval>[] = [];
   private readonly command: Command = { type: 0, connId: 0, remoteId: 0 };
+  private readonly logLimiter = new LogRateLimiter();
 
   private dirty: Peer[] = [];
   private flushImmediate: ReturnType<typeof setImmediate> | null = null;
@@ -305,14 +307,13 @@ export class Gateway {
     peer.handshakeBuf = null;
     if (peer.authTimer) clearTimeout(peer.authTimer);
     peer.authTimer = null;
-    const serverId = verifyHandshakeReply(peer.challenge!, reply, this.options.server.authKey);
+    const claimedId = decodeHandshakeReply(reply).serverId;
+    const { authKey, authKeysById } = this.options.server;
+    const serverId = verifyHandshakeReply(peer.challenge!, reply, authKeysById.get(claimedId) ?? authKey);
     peer.challenge = null;
     if (serverId === null) {
       this.counters.authFailures++;
-      this.options.logger.warn(
-        { event: 'server_rejected', remote: peer.remote, serverId: decodeHandshakeReply(reply).serverId, reason: 'wrong key' },
-        'server rejected: wrong auth key',
-      );
+      this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, serverId: claimedId, reason: 'wrong key' }, 'server rejected: wrong auth key');
       this.disconnect(peer, 'auth_failed');
       return;
     }
@@ -343,7 +344,7 @@ export class Gateway {
     peer.authTimer = null;
     if (peer.state !== PeerState.Handshake) return;
     this.counters.authTimeouts++;
-    this.options.logger.warn({ event: 'server_rejected', remote: peer.remote, reason: 'auth timeout' }, 'server rejected: handshake timed out');
+    this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, reason: 'auth timeout' }, 'server rejected: handshake timed out');
     this.disconnect(peer, 'auth_timeout');
   }
 
@@ -461,11 +462,23 @@ export class Gateway {
   private protocolError(peer: Peer, err: ProtocolError): void {
     const code: ProtocolErrorCode = err.code;
     this.counters.protocolErrors[code] = (this.counters.protocolErrors[code] ?? 0) + 1;
-    this.options.logger.warn(
+    this.logLimited(
+      'warn',
+      peer.remote,
       { event: 'protocol_error', code, remote: peer.remote, kind: peer.isClient ? 'client' : 'server', id: peer.id, reason: err.message },
       'protocol error: connection closed',
     );
     this.disconnect(peer, 'protocol_error', err);
+  }
+
+  /** Logs a rejection, at most a few lines per remote IP address per window (see LogRateLimiter). */
+  private logLimited(level: 'warn' | 'info', remote: string, obj: object, msg: string): void {
+    const ip = remote.slice(0, remote.lastIndexOf(':'));
+    const { log, suppressed } = this.logLimiter.allow(ip, Date.now());
+    for (const [source, lines] of suppressed) {
+      this.options.logger.warn({ event: 'log_suppressed', remote: source, lines }, 'repeated log lines from one address were suppressed');
+    }
+    if (log) this.options.logger[level](obj, msg);
   }
 
   private internalError(peer: Peer, err: unknown): void {
@@ -475,7 +488,9 @@ export class Gateway {
 
   private slowConsumer(client: Peer): void {
     this.counters.slowConsumerDisconnects++;
-    this.options.logger.warn(
+    this.logLimited(
+      'warn',
+      client.remote,
       { event: 'slow_consumer', clientId: client.id, remote: client.remote, queued: client.queued },
       'client disconnected: not reading fast enough',
     );

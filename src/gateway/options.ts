@@ -22,6 +22,11 @@ export interface ServerListenerOptions {
    * Required and non-empty: the gateway never accepts servers without a key.
    */
   authKey: string | readonly string[];
+  /**
+   * Keys for particular server IDs. A server whose ID is listed here must authenticate with
+   * one of its own keys (`authKey` is not accepted for it); other IDs use `authKey`.
+   */
+  authKeysById?: Readonly<Record<number, string | readonly string[]>>;
   /** Time, in ms, the whole server handshake may take. @default 3000 */
   authTimeout?: number;
   /** Pending (opened, not yet dialed) IDs one server connection may hold. @default 1024 */
@@ -48,7 +53,10 @@ export interface GatewayOptions {
 export interface ResolvedGatewayOptions {
   maxPacketSize: number;
   client: Required<ClientListenerOptions>;
-  server: Required<Omit<ServerListenerOptions, 'authKey'>> & { authKey: readonly string[] };
+  server: Required<Omit<ServerListenerOptions, 'authKey' | 'authKeysById'>> & {
+    authKey: readonly string[];
+    authKeysById: ReadonlyMap<number, readonly string[]>;
+  };
   logger: GatewayLogger;
 }
 
@@ -77,12 +85,28 @@ function integer(name: string, value: unknown, fallback: number, range: { min: n
   return value;
 }
 
-function authKeys(value: unknown): readonly string[] {
+function authKeys(value: unknown, name = 'server.authKey'): readonly string[] {
   const keys = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'string' && k.length > 0)) {
-    throw new InvalidOptionError('server.authKey', 'is required: a non-empty string, or a non-empty array of non-empty strings');
+    throw new InvalidOptionError(name, 'is required: a non-empty string, or a non-empty array of non-empty strings');
   }
   return Object.freeze([...keys]);
+}
+
+function authKeysById(value: unknown): ReadonlyMap<number, readonly string[]> {
+  const byId = new Map<number, readonly string[]>();
+  if (value === undefined) return byId;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError('server.authKeysById', 'must be an object mapping server IDs to keys');
+  }
+  for (const [id, keys] of Object.entries(value)) {
+    const serverId = Number(id);
+    if (!/^\d+$/.test(id) || serverId > MAX_U32) {
+      throw new InvalidOptionError('server.authKeysById', `server ID ${JSON.stringify(id)} is not an integer from 0 to ${MAX_U32}`);
+    }
+    byId.set(serverId, authKeys(keys, `server.authKeysById[${id}]`));
+  }
+  return byId;
 }
 
 /** Applies defaults to `options` and validates every field; never mutates the input. */
@@ -108,6 +132,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     },
     server: {
       authKey: authKeys(s.authKey),
+      authKeysById: authKeysById(s.authKeysById),
       authTimeout: integer('server.authTimeout', s.authTimeout, D.server.authTimeout, L.authTimeout),
       maxPending: integer('server.maxPending', s.maxPending, D.server.maxPending, L.maxPending),
       pingInterval: integer('server.pingInterval', s.pingInterval, D.server.pingInterval, L.pingInterval),
