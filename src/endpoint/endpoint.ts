@@ -137,7 +137,7 @@ export class Endpoint<T = Uint8Array>
   private silentTicks = 0;
   private probing = false;
   private pingTimer: ReturnType<typeof setInterval> | undefined = undefined;
-  /** The last ConnID answered with Close for stray data, so a burst gets one answer. */
+  /** The last ConnID this endpoint sent Close for, so stray data after it gets no second one. */
   private lastStaleClose = 0;
 
   /**
@@ -445,6 +445,7 @@ export class Endpoint<T = Uint8Array>
     if (this.conns.get(conn.connId) === conn) {
       this.conns.delete(conn.connId);
       this.queueCommand(CommandType.Close, conn.connId);
+      this.lastStaleClose = conn.connId; // data crossing this Close in flight needs no answer
     }
     conn.terminate(reason, discardQueued);
   }
