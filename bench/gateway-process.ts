@@ -1,0 +1,44 @@
+/**
+ * Bench child: the gateway under test, alone in its process (so it can be pinned to a core
+ * and its CPU and memory measured). `node --import tsx bench/gateway-process.ts '<json>'`
+ * with `{ "host", "authKey" }`.
+ *
+ * Sends `ready` with its `client` and `server` ports. Requests: `probe` (CPU and memory of
+ * this process, with `gc: true` after a full collection, plus gateway gauges), `exit`
+ * (closes the gateway).
+ */
+import { Gateway } from '../src/index.js';
+import { failChild, sampleSelf, serveParent } from './ipc.js';
+
+/** Limits raised far past what any scenario needs, so the bench is never refused or dropped. */
+const BENCH_LIMITS = {
+  client: { maxConn: 1024, maxPending: 1024, sendQueue: 1_000_000, pingInterval: 3_600_000 },
+  server: { maxPending: 1_000_000, sendQueue: 10_000_000, pingInterval: 3_600_000 },
+};
+
+async function main(): Promise<void> {
+  const config = JSON.parse(process.argv[2] ?? '{}') as { host: string; authKey: string };
+  const gateway = new Gateway({
+    client: BENCH_LIMITS.client,
+    server: { ...BENCH_LIMITS.server, authKey: config.authKey },
+  });
+  const { client, server } = await gateway.listen({ client: `${config.host}:0`, server: `${config.host}:0` });
+  serveParent({ client, server }, async (req) => {
+    if (req.type === 'probe') {
+      const stats = gateway.stats;
+      return {
+        sample: sampleSelf(req.gc === true),
+        clients: stats.clients,
+        servers: stats.servers,
+        liveConnections: stats.liveConnections,
+      };
+    }
+    if (req.type === 'exit') {
+      await gateway.close();
+      return {};
+    }
+    throw new Error(`unknown request ${req.type}`);
+  });
+}
+
+main().catch(failChild);

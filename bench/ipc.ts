@@ -1,0 +1,81 @@
+/**
+ * The bench's parent ↔ child messaging over Node's IPC channel.
+ *
+ * A child announces itself with one `ready` message, then answers requests: each request
+ * carries an `id` and a `type`, each reply echoes the `id`. A child that fails sends
+ * `fatal` and exits. Only the bench's control messages travel here, never traffic.
+ */
+
+/** A request from the parent to a child. */
+export interface Request {
+  id: number;
+  type: string;
+  [key: string]: unknown;
+}
+
+/** A child's answer to a {@link Request}: `error` set when it failed. */
+export interface Reply {
+  id: number;
+  error?: string;
+  [key: string]: unknown;
+}
+
+/** A message a child sends on its own. */
+export type ChildEvent = { type: 'ready'; [key: string]: unknown } | { type: 'fatal'; message: string };
+
+/** Resource usage of a process, as a child reports it about itself. */
+export interface ProcessSample {
+  /** User + system CPU time used so far, in µs. */
+  cpuUs: number;
+  /** Resident set size now, in bytes. */
+  rss: number;
+  /** Peak resident set size so far, in bytes. */
+  peakRss: number;
+  /** V8 heap in use, in bytes. */
+  heapUsed: number;
+}
+
+/** What this process uses now; with `gc` (and `--expose-gc`) after a full collection. */
+export function sampleSelf(gc = false): ProcessSample {
+  if (gc && typeof globalThis.gc === 'function') globalThis.gc();
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  return { cpuUs: cpu.user + cpu.system, rss: mem.rss, peakRss: process.resourceUsage().maxRSS * 1024, heapUsed: mem.heapUsed };
+}
+
+/** A child's request handler: returns the reply's fields (or a promise of them). */
+export type RequestHandler = (request: Request) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/**
+ * Child side: sends `ready` with `info`, then serves requests with `handle`. After its reply
+ * to an `exit` request the child exits (`handle` does the cleanup first). The child also
+ * exits when the parent goes away, so an interrupted bench leaves no process behind.
+ */
+export function serveParent(info: Record<string, unknown>, handle: RequestHandler): void {
+  if (process.send === undefined) throw new Error('this script is a bench child process; run it through bench/run.ts');
+  process.on('disconnect', () => process.exit(1));
+  process.on('message', (message: Request) => {
+    void (async () => {
+      let reply: Reply;
+      try {
+        reply = { ...(await handle(message)), id: message.id };
+      } catch (err) {
+        reply = { id: message.id, error: err instanceof Error ? err.message : String(err) };
+      }
+      if (message.type === 'exit') process.send!(reply, () => process.exit(reply.error === undefined ? 0 : 1));
+      else process.send!(reply);
+    })();
+  });
+  process.send({ type: 'ready', ...info });
+}
+
+/** Child side: reports a fatal error to the parent, then exits once the report is out. */
+export function failChild(err: unknown): void {
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  if (process.send !== undefined && process.connected) {
+    process.send({ type: 'fatal', message }, () => process.exit(1));
+  } else {
+    process.stderr.write(`${message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,178 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_SCENARIOS, SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenarios.js';
+
+/** A host and port. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** Everything `npm run bench` was asked to do. */
+export interface BenchOptions {
+  scenarios: Scenario[];
+  durationMs: number;
+  warmupMs: number;
+  /** Pin the gateway to core 0 and the load side (generators, echo servers) to core 1. */
+  pin: boolean;
+  /** Load generator processes the clients are spread over. */
+  workers: number;
+  /** Echo server processes (server IDs 1..servers); clients are spread over them. */
+  servers: number;
+  /** An external gateway to measure instead of starting ours. */
+  gateway: { client: Address; server: Address } | null;
+  authKey: string;
+  /** PID of the external gateway, to read its CPU and memory from /proc. */
+  gatewayPid: number | null;
+  /** Also run each scenario with no gateway (the limit). */
+  direct: boolean;
+  /** Where to write the results JSON; default bench/results/<timestamp>.json. */
+  jsonOut: string | null;
+  /** Interface everything listens on and connects to. */
+  host: string;
+  /** Write a V8 CPU profile of every child process into this directory. */
+  cpuProfDir: string | null;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+Scenarios (issue 5):
+  a  latency:        1 client × 1 vconn × 64 B × 1 in flight
+  b  small messages: 50 clients × 4 vconns × 64 B × 8 in flight
+  c  1 KiB messages: 50 × 4 × 1024 B × 8
+  d  many players:   1000 clients × 1 vconn × 256 B × 1
+  e  idle:           10000 idle client connections (gateway memory per connection)
+
+Options:
+  --scenarios a,b,c,d,e   which scenarios to run (default: all)
+  --duration 10s          measured time per scenario and mode (ms, s or m; default 10s)
+  --warmup 1s             traffic before measuring starts (default 1s)
+  --clients N | s=N,...   clients per scenario (for e: idle connections); N sets every
+                          selected scenario, s=N one scenario (e.g. d=200,e=2000)
+  --vconns N | s=N,...    virtual connections per client
+  --size N | s=N,...      message size in bytes (at least 8: the timestamp)
+  --inflight N | s=N,...  messages in flight per virtual connection
+  --workers N             load generator processes (default 1)
+  --servers N             echo server processes (default 1)
+  --pin                   taskset the gateway to core 0, generators and echo servers to core 1
+  --gateway C,S           measure an external gateway: client address, server address
+                          (host:port each); needs --auth-key
+  --auth-key KEY          the external gateway's server key
+  --gateway-pid PID       read the external gateway's CPU and memory from /proc
+  --no-direct             skip the no-gateway baseline
+  --json-out FILE         write the results there (default bench/results/<timestamp>.json)
+  --host HOST             interface for everything local (default 127.0.0.1)
+  --cpu-prof DIR          write a CPU profile (.cpuprofile) of every child process to DIR
+  --help
+`;
+
+/** Parses `10s`, `500ms`, `1.5m` or a bare number of seconds into ms. */
+export function parseDuration(text: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (m === null) throw new Error(`--${name}: expected a duration like 10s or 500ms, got "${text}"`);
+  const value = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000);
+}
+
+function positiveInt(text: string, name: string, min = 1): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${text}"`);
+  return n;
+}
+
+/** Parses `N` (every scenario) or `a=N,d=M` (per scenario). */
+export function parseOverride(text: string, name: string, min = 1): Partial<Record<ScenarioName | '*', number>> {
+  const out: Partial<Record<ScenarioName | '*', number>> = {};
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      out['*'] = positiveInt(part, name, min);
+      continue;
+    }
+    const key = part.slice(0, eq).trim() as ScenarioName;
+    if (!SCENARIO_NAMES.includes(key)) throw new Error(`--${name}: unknown scenario "${key}"`);
+    out[key] = positiveInt(part.slice(eq + 1), name, min);
+  }
+  return out;
+}
+
+export function parseAddress(text: string, name: string): Address {
+  const colon = text.lastIndexOf(':');
+  const port = Number(text.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`--${name}: expected host:port, got "${text}"`);
+  }
+  return { host: text.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** Parses the command line; returns null when `--help` was asked for. */
+export function parseBenchArgs(argv: string[]): BenchOptions | null {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+      duration: { type: 'string', default: '10s' },
+      warmup: { type: 'string', default: '1s' },
+      clients: { type: 'string' },
+      vconns: { type: 'string' },
+      size: { type: 'string' },
+      inflight: { type: 'string' },
+      workers: { type: 'string', default: '1' },
+      servers: { type: 'string', default: '1' },
+      pin: { type: 'boolean', default: false },
+      gateway: { type: 'string' },
+      'auth-key': { type: 'string' },
+      'gateway-pid': { type: 'string' },
+      'no-direct': { type: 'boolean', default: false },
+      'json-out': { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'cpu-prof': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return null;
+
+  const names = values.scenarios.split(',').map((s) => s.trim().toLowerCase());
+  for (const n of names) if (!SCENARIO_NAMES.includes(n as ScenarioName)) throw new Error(`--scenarios: unknown scenario "${n}"`);
+  const overrides = {
+    clients: values.clients === undefined ? {} : parseOverride(values.clients, 'clients'),
+    vconns: values.vconns === undefined ? {} : parseOverride(values.vconns, 'vconns'),
+    size: values.size === undefined ? {} : parseOverride(values.size, 'size', 8),
+    inflight: values.inflight === undefined ? {} : parseOverride(values.inflight, 'inflight'),
+  };
+  const scenarios = SCENARIO_NAMES.filter((n) => names.includes(n)).map((n) => {
+    const s = { ...DEFAULT_SCENARIOS[n] };
+    s.clients = overrides.clients[n] ?? overrides.clients['*'] ?? s.clients;
+    if (s.kind === 'traffic') {
+      s.vconns = overrides.vconns[n] ?? overrides.vconns['*'] ?? s.vconns;
+      s.size = overrides.size[n] ?? overrides.size['*'] ?? s.size;
+      s.inflight = overrides.inflight[n] ?? overrides.inflight['*'] ?? s.inflight;
+    }
+    return s;
+  });
+
+  let gateway: BenchOptions['gateway'] = null;
+  if (values.gateway !== undefined) {
+    const parts = values.gateway.split(',');
+    if (parts.length !== 2) throw new Error('--gateway: expected two addresses, client,server (host:port,host:port)');
+    gateway = { client: parseAddress(parts[0]!, 'gateway'), server: parseAddress(parts[1]!, 'gateway') };
+    if (values['auth-key'] === undefined) throw new Error('--gateway needs --auth-key (the key its server listener accepts)');
+  }
+
+  return {
+    scenarios,
+    durationMs: parseDuration(values.duration, 'duration'),
+    warmupMs: parseDuration(values.warmup, 'warmup'),
+    pin: values.pin,
+    workers: positiveInt(values.workers, 'workers'),
+    servers: positiveInt(values.servers, 'servers'),
+    gateway,
+    authKey: values['auth-key'] ?? 'bench-key',
+    gatewayPid: values['gateway-pid'] === undefined ? null : positiveInt(values['gateway-pid'], 'gateway-pid'),
+    direct: !values['no-direct'],
+    jsonOut: values['json-out'] ?? null,
+    host: values.host,
+    cpuProfDir: values['cpu-prof'] ?? null,
+  };
+}

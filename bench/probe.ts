@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { BenchChild } from './child.js';
+import type { ProcessSample } from './ipc.js';
+
+/** A process's resource usage and, where known, how many connections it holds. */
+export interface ProbeSample extends ProcessSample {
+  /** Client connections it holds (null when it cannot say). */
+  connections: number | null;
+}
+
+/** Reads a process's resource usage. */
+export interface Probe {
+  /** Samples now; with `gc`, after a full collection where the process supports it. */
+  sample(gc?: boolean): Promise<ProbeSample>;
+}
+
+/** A bench child that answers `probe` requests (gateway-process.ts, echo-server.ts). */
+export function childProbe(child: BenchChild): Probe {
+  return {
+    async sample(gc = false) {
+      const reply = await child.request<{ id: number; sample: ProcessSample; clients?: number; connections?: number }>('probe', { gc });
+      return { ...reply.sample, connections: reply.clients ?? reply.connections ?? null };
+    },
+  };
+}
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** Any local process by PID, from Linux's /proc (for an external gateway). */
+export function procProbe(pid: number): Probe {
+  return {
+    sample() {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at "state" (field 3).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+      return Promise.resolve({
+        cpuUs: (ticks * 1e6) / ticksPerSecond(),
+        rss: kib('VmRSS'),
+        peakRss: kib('VmHWM'),
+        heapUsed: 0,
+        connections: null,
+      });
+    },
+  };
+}

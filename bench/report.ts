@@ -1,0 +1,110 @@
+import type { IdleResult, ModeResult, TrafficResult } from './runner.js';
+import { type Scenario, shapeOf } from './scenarios.js';
+
+/** One scenario's results in both modes, and how they compare. */
+export interface ScenarioReport {
+  scenario: Scenario;
+  gateway: ModeResult;
+  direct: ModeResult | null;
+  /** gateway ÷ direct; null where either side is missing. */
+  ratio: {
+    messagesPerSec: number | null;
+    rttP50: number | null;
+    bytesPerConnection: number | null;
+  };
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a == null || b == null || b === 0 ? null : a / b;
+}
+
+/** Pairs a scenario's gateway and direct results. */
+export function compare(scenario: Scenario, gateway: ModeResult, direct: ModeResult | null): ScenarioReport {
+  const gt = gateway.kind === 'traffic' ? gateway : null;
+  const dt = direct?.kind === 'traffic' ? direct : null;
+  const gi = gateway.kind === 'idle' ? gateway : null;
+  const di = direct?.kind === 'idle' ? direct : null;
+  return {
+    scenario,
+    gateway,
+    direct,
+    ratio: {
+      messagesPerSec: ratio(gt?.messagesPerSec, dt?.messagesPerSec),
+      rttP50: ratio(gt?.rttUs.p50, dt?.rttUs.p50),
+      bytesPerConnection: ratio(gi?.bytesPerConnection, di?.bytesPerConnection),
+    },
+  };
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const mb = (bytes: number | null): string => (bytes === null ? '-' : `${(bytes / 1e6).toFixed(1)} MB`);
+const kib = (bytes: number | null): string => (bytes === null ? '-' : `${(bytes / 1024).toFixed(2)} KiB`);
+const pct = (p: number | null): string => (p === null ? '-' : `${p.toFixed(0)}%`);
+const times = (r: number | null): string => (r === null ? '-' : r.toFixed(2));
+
+/** Lays out rows as columns: the first `left` columns left-aligned, the rest right-aligned. */
+function table(header: string[], rows: string[][], left: number): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i < left ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function trafficRow(label: string, shape: string, r: TrafficResult, ratioText: string): string[] {
+  return [
+    label,
+    shape,
+    r.mode,
+    int(r.messagesPerSec),
+    r.megabytesPerSec.toFixed(1),
+    int(r.rttUs.p50),
+    int(r.rttUs.p99),
+    int(r.rttUs.p999),
+    pct(r.mode === 'direct' ? r.echoCpuPercent : r.gatewayCpuPercent),
+    mb(r.gatewayPeakRssBytes),
+    pct(r.loadCpuPercent),
+    ratioText,
+  ];
+}
+
+function idleRow(label: string, shape: string, r: IdleResult, ratioText: string): string[] {
+  return [label, shape, r.mode, kib(r.bytesPerConnection), kib(r.heapBytesPerConnection), `${mb(r.rssBeforeBytes)} → ${mb(r.rssAfterBytes)}`, ratioText];
+}
+
+/** The human-readable results: one table for the traffic scenarios, one for idle connections, then failures. */
+export function formatTables(reports: ScenarioReport[]): string {
+  const traffic: string[][] = [];
+  const idle: string[][] = [];
+  const failures: string[] = [];
+  for (const rep of reports) {
+    const s = rep.scenario;
+    const label = `${s.name} ${s.title}`;
+    const shape = shapeOf(s);
+    const sides = [rep.gateway, rep.direct].filter((r): r is ModeResult => r !== null);
+    sides.forEach((r, i) => {
+      const first = i === 0;
+      if (r.kind === 'failed') {
+        failures.push(`${s.name} ${r.mode}: ${r.error}`);
+      } else if (r.kind === 'traffic') {
+        traffic.push(trafficRow(first ? label : '', first ? shape : '', r, first ? times(rep.ratio.messagesPerSec) : ''));
+        if (r.errors.length > 0) failures.push(`${s.name} ${r.mode}: ${r.errors.length} errors, first: ${r.errors[0]}`);
+      } else {
+        idle.push(idleRow(first ? label : '', first ? shape : '', r, first ? times(rep.ratio.bytesPerConnection) : ''));
+      }
+    });
+  }
+  const out: string[] = [];
+  if (traffic.length > 0) {
+    out.push(
+      table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'gw peak RSS', 'load CPU', 'gw/direct'], traffic, 3),
+    );
+  }
+  if (idle.length > 0) {
+    out.push(table(['scenario', 'connections', 'mode', 'RSS/conn', 'heap/conn', 'RSS before → after', 'gw/direct'], idle, 3));
+  }
+  if (failures.length > 0) out.push(['Problems:', ...failures.map((f) => `  ${f}`)].join('\n'));
+  return out.join('\n\n');
+}

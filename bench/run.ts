@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: measures the gateway (or any wire-compatible one, with --gateway) under the
+ * scenarios of scenarios.ts, and the same traffic with no gateway as the limit. Progress goes
+ * to stderr, the tables to stdout, everything to a JSON file. See bench/README.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tasksetAvailable } from './child.js';
+import { type BenchOptions, USAGE, parseBenchArgs } from './options.js';
+import { type ScenarioReport, compare, formatTables } from './report.js';
+import { Runner } from './runner.js';
+import { shapeOf } from './scenarios.js';
+
+function defaultJsonPath(startedAt: Date): string {
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  return fileURLToPath(new URL(`results/${stamp}.json`, import.meta.url));
+}
+
+function machine(): Record<string, unknown> {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cpus: cpu.length,
+    node: process.version,
+    platform: process.platform,
+    kernel: release(),
+    totalMemoryBytes: totalmem(),
+    freeMemoryBytes: freemem(),
+    loadAverage: loadavg(),
+  };
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions | null;
+  try {
+    opts = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (opts === null) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (opts.pin && !tasksetAvailable()) {
+    process.stderr.write('warning: --pin needs taskset (util-linux), which is not available here; running unpinned\n');
+    opts.pin = false;
+  }
+  if (opts.durationMs <= 0) {
+    process.stderr.write('--duration must be more than 0\n');
+    return 2;
+  }
+
+  const startedAt = new Date();
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  log(
+    `fastway bench: ${opts.gateway === null ? 'our gateway' : `external gateway ${opts.gateway.client.host}:${opts.gateway.client.port}`}` +
+      `${opts.pin ? ', gateway pinned to core 0 and load to core 1' : ', unpinned'}, ${opts.workers} generator(s), ${opts.servers} echo server(s), ` +
+      `${opts.durationMs / 1000}s per run after ${opts.warmupMs / 1000}s warm-up`,
+  );
+
+  const runner = new Runner(opts, log);
+  const reports: ScenarioReport[] = [];
+  for (const scenario of opts.scenarios) {
+    log(`${scenario.name} ${scenario.title}: ${shapeOf(scenario)}`);
+    const gateway = await runner.run(scenario, 'gateway');
+    const direct = opts.direct ? await runner.run(scenario, 'direct') : null;
+    reports.push(compare(scenario, gateway, direct));
+  }
+
+  process.stdout.write(`\n${formatTables(reports)}\n`);
+
+  const jsonPath = opts.jsonOut ?? defaultJsonPath(startedAt);
+  const results = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command: process.argv.slice(2),
+    machine: machine(),
+    options: opts,
+    scenarios: reports,
+    processes: runner.processes,
+  };
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nResults written to ${jsonPath}\n`);
+
+  const failed = reports.some((r) => r.gateway.kind === 'failed' || r.direct?.kind === 'failed');
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,295 @@
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BenchChild, type ChildRecord } from './child.js';
+import { createHistogram, decodeHistogram } from './latency-recorder.js';
+import type { ClientTarget } from './load-client.js';
+import type { Address, BenchOptions } from './options.js';
+import { type Probe, type ProbeSample, childProbe, procProbe } from './probe.js';
+import type { Scenario } from './scenarios.js';
+
+/** Through a gateway, or straight from the load clients to the echo servers. */
+export type Mode = 'gateway' | 'direct';
+
+/** Round-trip time percentiles, in µs. */
+export interface RoundTripStats {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+/** One traffic scenario (a–d) in one mode. */
+export interface TrafficResult {
+  kind: 'traffic';
+  mode: Mode;
+  /** Round trips completed while measuring. */
+  roundTrips: number;
+  /** Measured time, in seconds. */
+  seconds: number;
+  /** One-way messages through the middle per second, both directions (a round trip is 2). */
+  messagesPerSec: number;
+  /** Message bytes (without frame headers) per second, both directions, in MB (10^6). */
+  megabytesPerSec: number;
+  rttUs: RoundTripStats;
+  /** The gateway process's CPU time over the measurement, in % of one core (null in direct mode, or external without --gateway-pid). */
+  gatewayCpuPercent: number | null;
+  /** The gateway process's peak RSS, in bytes. */
+  gatewayPeakRssBytes: number | null;
+  /**
+   * The load side, in % of one core: load generators and (through a gateway) echo servers.
+   * Near 100 % with --pin means the load side, not the gateway, is the limit.
+   */
+  loadCpuPercent: number;
+  /** Direct mode: the echo servers (in the gateway's place), in % of one core; null through a gateway. */
+  echoCpuPercent: number | null;
+  errors: string[];
+}
+
+/** The idle scenario (e) in one mode. */
+export interface IdleResult {
+  kind: 'idle';
+  mode: Mode;
+  connections: number;
+  /** RSS of the process holding the connections (the gateway; in direct mode the echo server) before and after they connected. */
+  rssBeforeBytes: number | null;
+  rssAfterBytes: number | null;
+  /** (RSS after − RSS before) / connections. */
+  bytesPerConnection: number | null;
+  /** The same for the V8 heap (null for an external gateway). */
+  heapBytesPerConnection: number | null;
+  peakRssBytes: number | null;
+  errors: string[];
+}
+
+/** A scenario run that could not finish. */
+export interface FailedResult {
+  kind: 'failed';
+  mode: Mode;
+  error: string;
+}
+
+export type ModeResult = TrafficResult | IdleResult | FailedResult;
+
+/** Longest wait for the middle to report every idle connection accepted. */
+const IDLE_ACCEPT_TIMEOUT_MS = 60_000;
+/** Core of the gateway, and of everything else, with --pin. */
+const GATEWAY_CORE = 0;
+const LOAD_CORE = 1;
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function percent(cpuUs: number, wallMs: number): number {
+  return wallMs > 0 ? (cpuUs / (wallMs * 1000)) * 100 : 0;
+}
+
+/** Runs scenarios, each in its own set of processes, and keeps the record of every process. */
+export class Runner {
+  /** Every child process started so far, and how it ended. */
+  readonly processes: ChildRecord[] = [];
+  private readonly opts: BenchOptions;
+  private readonly progress: (line: string) => void;
+  /** Children of the run in progress, in start order. */
+  private live: BenchChild[] = [];
+  /** `b-gateway` while scenario b runs through the gateway (names CPU profiles). */
+  private runLabel = '';
+
+  constructor(opts: BenchOptions, progress: (line: string) => void) {
+    this.opts = opts;
+    this.progress = progress;
+  }
+
+  /** Runs `scenario` in `mode` and stops every process it started, whatever happens. */
+  async run(scenario: Scenario, mode: Mode): Promise<ModeResult> {
+    this.live = [];
+    this.runLabel = `${scenario.name}-${mode}`;
+    try {
+      return scenario.kind === 'idle' ? await this.idle(scenario, mode) : await this.traffic(scenario, mode);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.progress(`  ${scenario.name} ${mode.padEnd(7)}  FAILED: ${error}`);
+      return { kind: 'failed', mode, error };
+    } finally {
+      // Load side first, the gateway last: as in a real shutdown.
+      for (const child of this.live.reverse()) this.processes.push(await child.stop());
+      this.live = [];
+    }
+  }
+
+  private spawn(role: string, script: string, config: object | null, core: number, execArgv: string[] = []): BenchChild {
+    const prof = this.opts.cpuProfDir;
+    const child = BenchChild.fork(role, script, config === null ? [] : [JSON.stringify(config)], {
+      ...(this.opts.pin ? { core } : {}),
+      execArgv: prof === null ? execArgv : [...execArgv, '--cpu-prof', `--cpu-prof-dir=${join(prof, `${this.runLabel}-${role.replace(/ /g, '-')}`)}`],
+    });
+    this.live.push(child);
+    return child;
+  }
+
+  /** The gateway the clients go through: ours in a child process, or the external one. */
+  private async gateway(): Promise<{ client: Address; server: Address; probe: Probe | null }> {
+    const o = this.opts;
+    if (o.gateway !== null) {
+      return { ...o.gateway, probe: o.gatewayPid === null ? null : procProbe(o.gatewayPid) };
+    }
+    const child = await this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey }, GATEWAY_CORE, ['--expose-gc']).ready();
+    return { client: child.info.client as Address, server: child.info.server as Address, probe: childProbe(child) };
+  }
+
+  private generators(): BenchChild[] {
+    return range(this.opts.workers).map((w) => this.spawn(`load generator ${w + 1}`, 'load-generator.ts', null, LOAD_CORE));
+  }
+
+  /** Sets the generators up with the targets dealt round-robin. */
+  private async setup(gens: BenchChild[], targets: ClientTarget[], size: number): Promise<void> {
+    await Promise.all(gens.map((g) => g.ready()));
+    await Promise.all(gens.map((g, w) => g.request('setup', { targets: targets.filter((_, i) => i % gens.length === w), size })));
+  }
+
+  private async traffic(s: Scenario, mode: Mode): Promise<TrafficResult> {
+    const o = this.opts;
+    const label = `  ${s.name} ${mode.padEnd(7)}`;
+    let middle: Probe | null = null;
+    let echoes: BenchChild[];
+    let gens: BenchChild[];
+    let targets: ClientTarget[];
+    if (mode === 'gateway') {
+      const gw = await this.gateway();
+      middle = gw.probe;
+      echoes = range(o.servers).map((i) =>
+        this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...gw.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
+      );
+      gens = this.generators();
+      await Promise.all(echoes.map((e) => e.ready()));
+      targets = range(s.clients).map((i) => ({ ...gw.client, serverId: (i % o.servers) + 1, vconns: s.vconns }));
+    } else {
+      // With no gateway, the echo servers take its place (and its core).
+      echoes = range(o.servers).map((i) => this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'direct', host: o.host }, GATEWAY_CORE, ['--expose-gc']));
+      gens = this.generators();
+      await Promise.all(echoes.map((e) => e.ready()));
+      targets = range(s.clients).map((i) => ({ host: o.host, port: echoes[i % echoes.length]!.info.port as number, serverId: 1, vconns: s.vconns }));
+    }
+    await this.setup(gens, targets, s.size);
+    await Promise.all(gens.map((g) => g.request('start', { inflight: s.inflight })));
+    this.progress(`${label}  ${s.clients * s.vconns} virtual connections up; warming up ${o.warmupMs} ms`);
+    if (o.warmupMs > 0) await delay(o.warmupMs);
+
+    const echoProbes = echoes.map(childProbe);
+    const sampleAll = (): Promise<[ProbeSample | null, ProbeSample[]]> =>
+      Promise.all([middle === null ? null : middle.sample(), Promise.all(echoProbes.map((p) => p.sample()))]);
+    const [middle0, echo0] = await sampleAll();
+    await Promise.all(gens.map((g) => g.request('measure')));
+    const start = performance.now();
+
+    // One progress line a second.
+    let lastTrips = 0;
+    let lastAt = start;
+    let lastCpu = middle0?.cpuUs ?? 0;
+    for (;;) {
+      const left = o.durationMs - (performance.now() - start);
+      if (left <= 0) break;
+      await delay(Math.min(1000, left));
+      const [counts, now] = await Promise.all([
+        Promise.all(gens.map((g) => g.request<{ id: number; roundTrips: number; errors: number }>('progress'))),
+        middle === null ? null : middle.sample(),
+      ]);
+      const at = performance.now();
+      const trips = counts.reduce((sum, c) => sum + c.roundTrips, 0);
+      const rate = ((trips - lastTrips) * 2) / ((at - lastAt) / 1000);
+      const cpu = now === null ? '' : `  gateway CPU ${percent(now.cpuUs - lastCpu, at - lastAt).toFixed(0)}%`;
+      const errs = counts.reduce((sum, c) => sum + c.errors, 0);
+      this.progress(
+        `${label}  ${((at - start) / 1000).toFixed(0)}/${(o.durationMs / 1000).toFixed(0)}s  ${Math.round(rate).toLocaleString('en-US')} msg/s${cpu}${errs > 0 ? `  ${errs} errors` : ''}`,
+      );
+      lastTrips = trips;
+      lastAt = at;
+      lastCpu = now?.cpuUs ?? 0;
+    }
+
+    const stops = await Promise.all(
+      gens.map((g) => g.request<{ id: number; roundTrips: number; elapsedMs: number; cpuUs: number; histogram: string; errors: string[] }>('stop')),
+    );
+    const [middle1, echo1] = await sampleAll();
+    const wallMs = performance.now() - start;
+
+    const histogram = createHistogram();
+    for (const st of stops) histogram.add(decodeHistogram(st.histogram));
+    const messagesPerSec = stops.reduce((sum, st) => sum + (st.roundTrips * 2) / (st.elapsedMs / 1000), 0);
+    const genCpuUs = stops.reduce((sum, st) => sum + st.cpuUs, 0);
+    const echoCpuUs = echo1.reduce((sum, e, i) => sum + e.cpuUs - echo0[i]!.cpuUs, 0);
+    return {
+      kind: 'traffic',
+      mode,
+      roundTrips: stops.reduce((sum, st) => sum + st.roundTrips, 0),
+      seconds: Math.max(...stops.map((st) => st.elapsedMs)) / 1000,
+      messagesPerSec,
+      megabytesPerSec: (messagesPerSec * s.size) / 1e6,
+      rttUs: {
+        p50: histogram.getValueAtPercentile(50),
+        p99: histogram.getValueAtPercentile(99),
+        p999: histogram.getValueAtPercentile(99.9),
+        max: histogram.maxValue,
+        mean: histogram.mean,
+      },
+      gatewayCpuPercent: mode === 'gateway' && middle0 !== null && middle1 !== null ? percent(middle1.cpuUs - middle0.cpuUs, wallMs) : null,
+      gatewayPeakRssBytes: mode === 'gateway' && middle1 !== null ? middle1.peakRss : null,
+      loadCpuPercent: percent(mode === 'gateway' ? genCpuUs + echoCpuUs : genCpuUs, wallMs),
+      echoCpuPercent: mode === 'direct' ? percent(echoCpuUs, wallMs) : null,
+      errors: stops.flatMap((st) => st.errors),
+    };
+  }
+
+  private async idle(s: Scenario, mode: Mode): Promise<IdleResult> {
+    const o = this.opts;
+    const label = `  ${s.name} ${mode.padEnd(7)}`;
+    let middle: Probe | null;
+    let address: Address;
+    if (mode === 'gateway') {
+      const gw = await this.gateway();
+      middle = gw.probe;
+      address = gw.client;
+    } else {
+      const echo = await this.spawn('echo server 1', 'echo-server.ts', { mode: 'direct', host: o.host }, GATEWAY_CORE, ['--expose-gc']).ready();
+      middle = childProbe(echo);
+      address = { host: o.host, port: echo.info.port as number };
+    }
+    const gens = this.generators();
+    await Promise.all(gens.map((g) => g.ready()));
+    const before = middle === null ? null : await middle.sample(true);
+    this.progress(`${label}  connecting ${s.clients} idle clients`);
+    await this.setup(
+      gens,
+      range(s.clients).map(() => ({ ...address, serverId: 0, vconns: 0 })),
+      8,
+    );
+    // Wait for the middle to have accepted every connection (it may lag the clients' connects).
+    let after: ProbeSample | null = null;
+    if (middle !== null) {
+      const deadline = performance.now() + IDLE_ACCEPT_TIMEOUT_MS;
+      for (;;) {
+        const now = await middle.sample();
+        if (now.connections === null || now.connections >= s.clients) break;
+        if (performance.now() > deadline) throw new Error(`only ${now.connections} of ${s.clients} connections reached the ${mode === 'gateway' ? 'gateway' : 'echo server'}`);
+        await delay(50);
+      }
+      after = await middle.sample(true);
+    }
+    const perConn = (a: number, b: number): number => (a - b) / s.clients;
+    const result: IdleResult = {
+      kind: 'idle',
+      mode,
+      connections: s.clients,
+      rssBeforeBytes: before?.rss ?? null,
+      rssAfterBytes: after?.rss ?? null,
+      bytesPerConnection: before !== null && after !== null ? perConn(after.rss, before.rss) : null,
+      heapBytesPerConnection: before !== null && after !== null && after.heapUsed > 0 ? perConn(after.heapUsed, before.heapUsed) : null,
+      peakRssBytes: after?.peakRss ?? null,
+      errors: [],
+    };
+    const per = result.bytesPerConnection === null ? 'not measured (no process to read)' : `${(result.bytesPerConnection / 1024).toFixed(2)} KiB RSS per connection`;
+    this.progress(`${label}  ${s.clients} connections open: ${per}`);
+    return result;
+  }
+}

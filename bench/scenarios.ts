@@ -1,0 +1,32 @@
+/** The bench's scenarios (issue 5) and their default shapes. */
+
+export type ScenarioName = 'a' | 'b' | 'c' | 'd' | 'e';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['a', 'b', 'c', 'd', 'e'];
+
+/**
+ * One scenario's shape. `traffic` scenarios keep `inflight` messages of `size` bytes in flight
+ * on each of `vconns` virtual connections of each of `clients` clients; `idle` ones only
+ * connect `clients` clients and measure the memory they cost.
+ */
+export interface Scenario {
+  name: ScenarioName;
+  title: string;
+  kind: 'traffic' | 'idle';
+  clients: number;
+  vconns: number;
+  size: number;
+  inflight: number;
+}
+
+export const DEFAULT_SCENARIOS: Record<ScenarioName, Scenario> = {
+  a: { name: 'a', title: 'latency', kind: 'traffic', clients: 1, vconns: 1, size: 64, inflight: 1 },
+  b: { name: 'b', title: 'small messages', kind: 'traffic', clients: 50, vconns: 4, size: 64, inflight: 8 },
+  c: { name: 'c', title: '1 KiB messages', kind: 'traffic', clients: 50, vconns: 4, size: 1024, inflight: 8 },
+  d: { name: 'd', title: 'many players', kind: 'traffic', clients: 1000, vconns: 1, size: 256, inflight: 1 },
+  e: { name: 'e', title: 'idle connections', kind: 'idle', clients: 10_000, vconns: 0, size: 0, inflight: 0 },
+};
+
+/** A short description of the shape: `50 × 4 × 64 B × 8` or `10000 idle`. */
+export function shapeOf(s: Scenario): string {
+  return s.kind === 'idle' ? `${s.clients} idle` : `${s.clients} × ${s.vconns} × ${s.size} B × ${s.inflight}`;
+}

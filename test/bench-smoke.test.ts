@@ -1,0 +1,113 @@
+/**
+ * Smoke run of `npm run bench`: every scenario for one second (with fewer clients for d and
+ * e), through the gateway and directly, so the bench cannot rot. Asserts that every scenario
+ * measured something, that the results JSON was written, and that no child process outlived
+ * the run. No figure is compared with a target: the machine is shared and noisy.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface ModeResult {
+  kind: 'traffic' | 'idle' | 'failed';
+  mode: 'gateway' | 'direct';
+  messagesPerSec?: number;
+  megabytesPerSec?: number;
+  roundTrips?: number;
+  rttUs?: { p50: number; p99: number; p999: number };
+  gatewayCpuPercent?: number | null;
+  gatewayPeakRssBytes?: number | null;
+  bytesPerConnection?: number | null;
+  connections?: number;
+  errors?: string[];
+  error?: string;
+}
+interface Results {
+  scenarios: { scenario: { name: string }; gateway: ModeResult; direct: ModeResult | null; ratio: { messagesPerSec: number | null } }[];
+  processes: { role: string; pid: number; exitCode: number | null; signal: string | null }[];
+}
+
+let dir: string;
+let jsonPath: string;
+let exitCode: number | null;
+let output = '';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fastway-bench-'));
+  jsonPath = join(dir, 'results.json');
+  const args = ['--import', 'tsx', 'bench/run.ts', '--duration', '1s', '--warmup', '0s', '--clients', 'd=100,e=1000', '--json-out', jsonPath];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function results(): Results {
+  return JSON.parse(readFileSync(jsonPath, 'utf8')) as Results;
+}
+
+test('the bench exits 0 and writes its results JSON', () => {
+  assert.equal(exitCode, 0, output);
+  const r = results();
+  assert.deepEqual(
+    r.scenarios.map((s) => s.scenario.name),
+    ['a', 'b', 'c', 'd', 'e'],
+  );
+  assert.match(output, /msg\/s/);
+  assert.match(output, /RSS\/conn/);
+});
+
+for (const name of ['a', 'b', 'c', 'd']) {
+  test(`scenario ${name} moves messages through the gateway and directly`, () => {
+    const s = results().scenarios.find((x) => x.scenario.name === name)!;
+    for (const side of [s.gateway, s.direct!]) {
+      assert.equal(side.kind, 'traffic', side.error);
+      assert.ok(side.messagesPerSec! > 0, `${side.mode} msg/s ${side.messagesPerSec}`);
+      assert.ok(side.megabytesPerSec! > 0);
+      assert.ok(side.rttUs!.p50 > 0 && side.rttUs!.p50 <= side.rttUs!.p99 && side.rttUs!.p99 <= side.rttUs!.p999);
+      assert.deepEqual(side.errors, []);
+    }
+    assert.ok(s.gateway.gatewayCpuPercent! > 0);
+    assert.ok(s.gateway.gatewayPeakRssBytes! > 0);
+    assert.ok(s.ratio.messagesPerSec! > 0);
+  });
+}
+
+test('scenario e measures a positive gateway memory cost per idle connection', () => {
+  const s = results().scenarios.find((x) => x.scenario.name === 'e')!;
+  assert.equal(s.gateway.kind, 'idle', s.gateway.error);
+  assert.equal(s.gateway.connections, 1000);
+  assert.ok(s.gateway.bytesPerConnection! > 0, `gateway bytes/conn ${s.gateway.bytesPerConnection}`);
+  assert.equal(s.direct!.kind, 'idle', s.direct!.error);
+});
+
+test('every child process exited cleanly', () => {
+  const { processes } = results();
+  const roles = new Set(processes.map((p) => p.role));
+  for (const role of ['gateway', 'echo server 1', 'load generator 1']) assert.ok(roles.has(role), role);
+  // a–d: gateway + echo + generator, then echo + generator; e: gateway + generator, then echo + generator.
+  assert.equal(processes.length, 4 * 5 + 4);
+  for (const p of processes) {
+    assert.deepEqual({ role: p.role, exitCode: p.exitCode, signal: p.signal }, { role: p.role, exitCode: 0, signal: null });
+    assert.equal(alive(p.pid), false, `${p.role} (pid ${p.pid}) is still running`);
+  }
+});
