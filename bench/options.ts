@@ -29,6 +29,8 @@ export interface BenchOptions {
   jsonOut: string | null;
   /** Interface everything listens on and connects to. */
   host: string;
+  /** Runs of each scenario and mode; the median run is reported. */
+  repeat: number;
   /** Write a V8 CPU profile of every child process into this directory. */
   cpuProfDir: string | null;
 }
@@ -51,6 +53,8 @@ Options:
   --vconns N | s=N,...    virtual connections per client
   --size N | s=N,...      message size in bytes (at least 8: the timestamp)
   --inflight N | s=N,...  messages in flight per virtual connection
+  --repeat N              run each scenario N times (gateway and direct alternating) and
+                          report the median run (default 1)
   --workers N             load generator processes (default 1)
   --servers N             echo server processes (default 1)
   --pin                   taskset the gateway to core 0, generators and echo servers to core 1
@@ -118,6 +122,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       vconns: { type: 'string' },
       size: { type: 'string' },
       inflight: { type: 'string' },
+      repeat: { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
       servers: { type: 'string', default: '1' },
       pin: { type: 'boolean', default: false },
@@ -165,6 +170,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     durationMs: parseDuration(values.duration, 'duration'),
     warmupMs: parseDuration(values.warmup, 'warmup'),
     pin: values.pin,
+    repeat: positiveInt(values.repeat, 'repeat'),
     workers: positiveInt(values.workers, 'workers'),
     servers: positiveInt(values.servers, 'servers'),
     gateway,

@@ -6,6 +6,8 @@ export interface ScenarioReport {
   scenario: Scenario;
   gateway: ModeResult;
   direct: ModeResult | null;
+  /** Every run, when the scenario ran more than once (`gateway`/`direct` above are the medians). */
+  runs?: { gateway: ModeResult[]; direct: ModeResult[] };
   /** gateway ÷ direct; null where either side is missing. */
   ratio: {
     messagesPerSec: number | null;
@@ -16,6 +18,19 @@ export interface ScenarioReport {
 
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   return a == null || b == null || b === 0 ? null : a / b;
+}
+
+/**
+ * The median of repeated runs of one mode, by msg/s (traffic) or bytes per connection
+ * (idle): a real run, the lower middle one for an even count. A failed run wins, so a
+ * failure is never hidden.
+ */
+export function medianRun(runs: ModeResult[]): ModeResult {
+  const failed = runs.find((r) => r.kind === 'failed');
+  if (failed !== undefined) return failed;
+  const key = (r: ModeResult): number => (r.kind === 'traffic' ? r.messagesPerSec : r.kind === 'idle' ? (r.bytesPerConnection ?? 0) : 0);
+  const sorted = [...runs].sort((x, y) => key(x) - key(y));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 /** Pairs a scenario's gateway and direct results. */

@@ -9,8 +9,8 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tasksetAvailable } from './child.js';
 import { type BenchOptions, USAGE, parseBenchArgs } from './options.js';
-import { type ScenarioReport, compare, formatTables } from './report.js';
-import { Runner } from './runner.js';
+import { type ScenarioReport, compare, formatTables, medianRun } from './report.js';
+import { type ModeResult, Runner } from './runner.js';
 import { shapeOf } from './scenarios.js';
 
 function defaultJsonPath(startedAt: Date): string {
@@ -58,16 +58,24 @@ async function main(): Promise<number> {
   log(
     `fastway bench: ${opts.gateway === null ? 'our gateway' : `external gateway ${opts.gateway.client.host}:${opts.gateway.client.port}`}` +
       `${opts.pin ? ', gateway pinned to core 0 and load to core 1' : ', unpinned'}, ${opts.workers} generator(s), ${opts.servers} echo server(s), ` +
-      `${opts.durationMs / 1000}s per run after ${opts.warmupMs / 1000}s warm-up`,
+      `${opts.durationMs / 1000}s per run after ${opts.warmupMs / 1000}s warm-up` +
+      `${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''}`,
   );
 
   const runner = new Runner(opts, log);
   const reports: ScenarioReport[] = [];
   for (const scenario of opts.scenarios) {
     log(`${scenario.name} ${scenario.title}: ${shapeOf(scenario)}`);
-    const gateway = await runner.run(scenario, 'gateway');
-    const direct = opts.direct ? await runner.run(scenario, 'direct') : null;
-    reports.push(compare(scenario, gateway, direct));
+    const gatewayRuns: ModeResult[] = [];
+    const directRuns: ModeResult[] = [];
+    for (let i = 0; i < opts.repeat; i++) {
+      if (opts.repeat > 1) log(`${scenario.name} run ${i + 1} of ${opts.repeat}`);
+      gatewayRuns.push(await runner.run(scenario, 'gateway'));
+      if (opts.direct) directRuns.push(await runner.run(scenario, 'direct'));
+    }
+    const report = compare(scenario, medianRun(gatewayRuns), opts.direct ? medianRun(directRuns) : null);
+    if (opts.repeat > 1) report.runs = { gateway: gatewayRuns, direct: directRuns };
+    reports.push(report);
   }
 
   process.stdout.write(`\n${formatTables(reports)}\n`);
@@ -88,6 +96,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\nResults written to ${jsonPath}\n`);
 
   const failed = reports.some((r) => r.gateway.kind === 'failed' || r.direct?.kind === 'failed');
+  if (failed) process.stderr.write('some runs failed (see "Problems" above)\n');
   return failed ? 1 : 0;
 }
 
