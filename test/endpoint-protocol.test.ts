@@ -405,6 +405,7 @@ describe('liveness (pingTimeout)', () => {
       const dial = early(endpoint.dial(1));
       await peer.expectCommand(CommandType.New); // the dial's
       await peer.expectCommand(CommandType.New); // the probe
+      assert.equal(endpoint.pendingDials, 1, 'the probe is not a dial');
       const reason = await withTimeout(endpoint.closed, 'the ping timeout');
       assert.ok(reason instanceof PingTimeoutError);
       assert.equal(reason.code, 'ERR_PING_TIMEOUT');

@@ -136,6 +136,8 @@ export class Endpoint<T = Uint8Array>
   private heard = false;
   private silentTicks = 0;
   private probing = false;
+  /** Probes (see {@link probe}) waiting in `opening`. */
+  private probes = 0;
   private pingTimer: ReturnType<typeof setInterval> | undefined = undefined;
   /** The last ConnID this endpoint sent Close for, so stray data after it gets no second one. */
   private lastStaleClose = 0;
@@ -177,7 +179,7 @@ export class Endpoint<T = Uint8Array>
 
   /** Dials waiting for the gateway's answer (including timed-out ones it has not answered yet). */
   get pendingDials(): number {
-    return this.opening.length + this.dialing.size;
+    return this.opening.length - this.probes + this.dialing.size;
   }
 
   /** Incoming virtual connections waiting for {@link accept}. */
@@ -336,6 +338,7 @@ export class Endpoint<T = Uint8Array>
     }
     this.opening.shift();
     if (request.probe !== null) {
+      this.probes--;
       if (connId !== 0) this.queueCommand(CommandType.Close, connId);
       request.probe();
       return;
@@ -511,6 +514,7 @@ export class Endpoint<T = Uint8Array>
   probe(onAnswer: () => void): void {
     if (this.state !== OPEN) return;
     this.opening.push(new DialRequest<VirtualConnection<T>>(0, ignore, ignore, onAnswer));
+    this.probes++;
     this.queueCommand(CommandType.New);
   }
 
@@ -560,6 +564,7 @@ export class Endpoint<T = Uint8Array>
     this.conns.clear();
     this.backlog.drain();
     for (const request of this.opening.drain()) request.reject(err);
+    this.probes = 0;
     for (const request of this.dialing.values()) request.reject(err);
     this.dialing.clear();
     for (const waiter of this.acceptWaiters.drain()) waiter.reject(err);
