@@ -25,6 +25,8 @@ export interface BenchOptions {
   gatewayPid: number | null;
   /** Also run each scenario with no gateway (the limit). */
   direct: boolean;
+  /** Also run each scenario through the minimal forwarder (the fast path without checks). */
+  minimal: boolean;
   /** Where to write the results JSON; default bench/results/<timestamp>.json. */
   jsonOut: string | null;
   /** Interface everything listens on and connects to. */
@@ -63,6 +65,7 @@ Options:
   --auth-key KEY          the external gateway's server key
   --gateway-pid PID       read the external gateway's CPU and memory from /proc
   --no-direct             skip the no-gateway baseline
+  --minimal               also run the minimal forwarder (fast path, no checks) as a reference
   --json-out FILE         write the results there (default bench/results/<timestamp>.json)
   --host HOST             interface for everything local (default 127.0.0.1)
   --cpu-prof DIR          write a CPU profile (.cpuprofile) of every child process to DIR
@@ -130,6 +133,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       'auth-key': { type: 'string' },
       'gateway-pid': { type: 'string' },
       'no-direct': { type: 'boolean', default: false },
+      minimal: { type: 'boolean', default: false },
       'json-out': { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       'cpu-prof': { type: 'string' },
@@ -177,6 +181,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     authKey: values['auth-key'] ?? 'bench-key',
     gatewayPid: values['gateway-pid'] === undefined ? null : positiveInt(values['gateway-pid'], 'gateway-pid'),
     direct: !values['no-direct'],
+    minimal: values.minimal,
     jsonOut: values['json-out'] ?? null,
     host: values.host,
     cpuProfDir: values['cpu-prof'] ?? null,

@@ -1,18 +1,28 @@
 import type { IdleResult, ModeResult, TrafficResult } from './runner.js';
 import { type Scenario, shapeOf } from './scenarios.js';
 
-/** One scenario's results in both modes, and how they compare. */
+/** One scenario's results in every mode run, and how they compare. */
 export interface ScenarioReport {
   scenario: Scenario;
   gateway: ModeResult;
+  /** The minimal forwarder (with --minimal). */
+  minimal: ModeResult | null;
+  /** No gateway (unless --no-direct). */
   direct: ModeResult | null;
-  /** Every run, when the scenario ran more than once (`gateway`/`direct` above are the medians). */
-  runs?: { gateway: ModeResult[]; direct: ModeResult[] };
-  /** gateway ÷ direct; null where either side is missing. */
+  /** Every run, when the scenario ran more than once (the results above are the medians). */
+  runs?: { gateway: ModeResult[]; minimal: ModeResult[]; direct: ModeResult[] };
+  /** Each figure ÷ the direct one; null where either side is missing. */
   ratio: {
+    /** gateway ÷ direct msg/s. */
     messagesPerSec: number | null;
+    /** gateway ÷ direct round-trip p50. */
     rttP50: number | null;
+    /** gateway ÷ direct RSS per idle connection. */
     bytesPerConnection: number | null;
+    /** minimal forwarder ÷ direct msg/s. */
+    minimalMessagesPerSec: number | null;
+    /** minimal forwarder ÷ direct RSS per idle connection. */
+    minimalBytesPerConnection: number | null;
   };
 }
 
@@ -33,20 +43,22 @@ export function medianRun(runs: ModeResult[]): ModeResult {
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
-/** Pairs a scenario's gateway and direct results. */
-export function compare(scenario: Scenario, gateway: ModeResult, direct: ModeResult | null): ScenarioReport {
-  const gt = gateway.kind === 'traffic' ? gateway : null;
-  const dt = direct?.kind === 'traffic' ? direct : null;
-  const gi = gateway.kind === 'idle' ? gateway : null;
-  const di = direct?.kind === 'idle' ? direct : null;
+const traffic = (r: ModeResult | null): TrafficResult | null => (r?.kind === 'traffic' ? r : null);
+const idle = (r: ModeResult | null): IdleResult | null => (r?.kind === 'idle' ? r : null);
+
+/** Puts a scenario's results side by side and computes the ratios to direct. */
+export function compare(scenario: Scenario, gateway: ModeResult, minimal: ModeResult | null, direct: ModeResult | null): ScenarioReport {
   return {
     scenario,
     gateway,
+    minimal,
     direct,
     ratio: {
-      messagesPerSec: ratio(gt?.messagesPerSec, dt?.messagesPerSec),
-      rttP50: ratio(gt?.rttUs.p50, dt?.rttUs.p50),
-      bytesPerConnection: ratio(gi?.bytesPerConnection, di?.bytesPerConnection),
+      messagesPerSec: ratio(traffic(gateway)?.messagesPerSec, traffic(direct)?.messagesPerSec),
+      rttP50: ratio(traffic(gateway)?.rttUs.p50, traffic(direct)?.rttUs.p50),
+      bytesPerConnection: ratio(idle(gateway)?.bytesPerConnection, idle(direct)?.bytesPerConnection),
+      minimalMessagesPerSec: ratio(traffic(minimal)?.messagesPerSec, traffic(direct)?.messagesPerSec),
+      minimalBytesPerConnection: ratio(idle(minimal)?.bytesPerConnection, idle(direct)?.bytesPerConnection),
     },
   };
 }
@@ -78,8 +90,8 @@ function trafficRow(label: string, shape: string, r: TrafficResult, ratioText: s
     int(r.rttUs.p50),
     int(r.rttUs.p99),
     int(r.rttUs.p999),
-    pct(r.mode === 'direct' ? r.echoCpuPercent : r.gatewayCpuPercent),
-    mb(r.gatewayPeakRssBytes),
+    pct(r.middleCpuPercent),
+    mb(r.middlePeakRssBytes),
     pct(r.loadCpuPercent),
     ratioText,
   ];
@@ -98,27 +110,31 @@ export function formatTables(reports: ScenarioReport[]): string {
     const s = rep.scenario;
     const label = `${s.name} ${s.title}`;
     const shape = shapeOf(s);
-    const sides = [rep.gateway, rep.direct].filter((r): r is ModeResult => r !== null);
+    const sides = [rep.gateway, rep.minimal, rep.direct].filter((r): r is ModeResult => r !== null);
     sides.forEach((r, i) => {
       const first = i === 0;
+      const rowLabel = first ? label : '';
+      const rowShape = first ? shape : '';
       if (r.kind === 'failed') {
         failures.push(`${s.name} ${r.mode}: ${r.error}`);
       } else if (r.kind === 'traffic') {
-        traffic.push(trafficRow(first ? label : '', first ? shape : '', r, first ? times(rep.ratio.messagesPerSec) : ''));
+        const vsDirect = r.mode === 'gateway' ? rep.ratio.messagesPerSec : r.mode === 'minimal' ? rep.ratio.minimalMessagesPerSec : null;
+        traffic.push(trafficRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));
         if (r.errors.length > 0) failures.push(`${s.name} ${r.mode}: ${r.errors.length} errors, first: ${r.errors[0]}`);
       } else {
-        idle.push(idleRow(first ? label : '', first ? shape : '', r, first ? times(rep.ratio.bytesPerConnection) : ''));
+        const vsDirect = r.mode === 'gateway' ? rep.ratio.bytesPerConnection : r.mode === 'minimal' ? rep.ratio.minimalBytesPerConnection : null;
+        idle.push(idleRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));
       }
     });
   }
   const out: string[] = [];
   if (traffic.length > 0) {
     out.push(
-      table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'gw peak RSS', 'load CPU', 'gw/direct'], traffic, 3),
+      table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'mid peak RSS', 'load CPU', '÷ direct'], traffic, 3),
     );
   }
   if (idle.length > 0) {
-    out.push(table(['scenario', 'connections', 'mode', 'RSS/conn', 'heap/conn', 'RSS before → after', 'gw/direct'], idle, 3));
+    out.push(table(['scenario', 'connections', 'mode', 'RSS/conn', 'heap/conn', 'RSS before → after', '÷ direct'], idle, 3));
   }
   if (failures.length > 0) out.push(['Problems:', ...failures.map((f) => `  ${f}`)].join('\n'));
   return out.join('\n\n');

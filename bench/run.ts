@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { tasksetAvailable } from './child.js';
 import { type BenchOptions, USAGE, parseBenchArgs } from './options.js';
 import { type ScenarioReport, compare, formatTables, medianRun } from './report.js';
-import { type ModeResult, Runner } from './runner.js';
+import { type Mode, type ModeResult, Runner } from './runner.js';
 import { shapeOf } from './scenarios.js';
 
 function defaultJsonPath(startedAt: Date): string {
@@ -66,15 +66,19 @@ async function main(): Promise<number> {
   const reports: ScenarioReport[] = [];
   for (const scenario of opts.scenarios) {
     log(`${scenario.name} ${scenario.title}: ${shapeOf(scenario)}`);
-    const gatewayRuns: ModeResult[] = [];
-    const directRuns: ModeResult[] = [];
+    const runs: Record<Mode, ModeResult[]> = { gateway: [], minimal: [], direct: [] };
+    const modes: Mode[] = ['gateway', ...(opts.minimal ? ['minimal' as const] : []), ...(opts.direct ? ['direct' as const] : [])];
     for (let i = 0; i < opts.repeat; i++) {
       if (opts.repeat > 1) log(`${scenario.name} run ${i + 1} of ${opts.repeat}`);
-      gatewayRuns.push(await runner.run(scenario, 'gateway'));
-      if (opts.direct) directRuns.push(await runner.run(scenario, 'direct'));
+      for (const mode of modes) runs[mode].push(await runner.run(scenario, mode));
     }
-    const report = compare(scenario, medianRun(gatewayRuns), opts.direct ? medianRun(directRuns) : null);
-    if (opts.repeat > 1) report.runs = { gateway: gatewayRuns, direct: directRuns };
+    const report = compare(
+      scenario,
+      medianRun(runs.gateway),
+      opts.minimal ? medianRun(runs.minimal) : null,
+      opts.direct ? medianRun(runs.direct) : null,
+    );
+    if (opts.repeat > 1) report.runs = runs;
     reports.push(report);
   }
 
@@ -95,7 +99,7 @@ async function main(): Promise<number> {
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nResults written to ${jsonPath}\n`);
 
-  const failed = reports.some((r) => r.gateway.kind === 'failed' || r.direct?.kind === 'failed');
+  const failed = reports.some((r) => [r.gateway, r.minimal, r.direct].some((m) => m?.kind === 'failed'));
   if (failed) process.stderr.write('some runs failed (see "Problems" above)\n');
   return failed ? 1 : 0;
 }

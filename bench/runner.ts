@@ -7,8 +7,13 @@ import type { Address, BenchOptions } from './options.js';
 import { type Probe, type ProbeSample, childProbe, procProbe } from './probe.js';
 import type { Scenario } from './scenarios.js';
 
-/** Through a gateway, or straight from the load clients to the echo servers. */
-export type Mode = 'gateway' | 'direct';
+/**
+ * What sits between the load clients and the echo servers:
+ * - `gateway`: our gateway (or the external one given with --gateway);
+ * - `minimal`: the minimal forwarder (minimal-forwarder.ts), the fast path with no checks;
+ * - `direct`: nothing; the clients connect straight to the echo servers (the limit).
+ */
+export type Mode = 'gateway' | 'minimal' | 'direct';
 
 /** Round-trip time percentiles, in µs. */
 export interface RoundTripStats {
@@ -32,17 +37,19 @@ export interface TrafficResult {
   /** Message bytes (without frame headers) per second, both directions, in MB (10^6). */
   megabytesPerSec: number;
   rttUs: RoundTripStats;
-  /** The gateway process's CPU time over the measurement, in % of one core (null in direct mode, or external without --gateway-pid). */
-  gatewayCpuPercent: number | null;
-  /** The gateway process's peak RSS, in bytes. */
-  gatewayPeakRssBytes: number | null;
   /**
-   * The load side, in % of one core: load generators and (through a gateway) echo servers.
-   * Near 100 % with --pin means the load side, not the gateway, is the limit.
+   * CPU time of the middle over the measurement, in % of one core: the gateway or minimal
+   * forwarder; in direct mode the echo servers (which take the gateway's place). Null for an
+   * external gateway without --gateway-pid.
+   */
+  middleCpuPercent: number | null;
+  /** Peak RSS of the gateway or minimal forwarder process, in bytes (null in direct mode). */
+  middlePeakRssBytes: number | null;
+  /**
+   * The load side, in % of one core: load generators, and echo servers unless direct.
+   * Near 100 % with --pin means the load side, not the middle, is the limit.
    */
   loadCpuPercent: number;
-  /** Direct mode: the echo servers (in the gateway's place), in % of one core; null through a gateway. */
-  echoCpuPercent: number | null;
   errors: string[];
 }
 
@@ -51,7 +58,7 @@ export interface IdleResult {
   kind: 'idle';
   mode: Mode;
   connections: number;
-  /** RSS of the process holding the connections (the gateway; in direct mode the echo server) before and after they connected. */
+  /** RSS of the process holding the connections (gateway, forwarder, or in direct mode the echo server) before and after they connected. */
   rssBeforeBytes: number | null;
   rssAfterBytes: number | null;
   /** (RSS after − RSS before) / connections. */
@@ -130,13 +137,19 @@ export class Runner {
     return child;
   }
 
-  /** The gateway the clients go through: ours in a child process, or the external one. */
-  private async gateway(): Promise<{ client: Address; server: Address; probe: Probe | null }> {
+  /**
+   * The process in the middle for `mode` (none for direct): its client and server addresses,
+   * and how to read its CPU and memory.
+   */
+  private async middle(mode: 'gateway' | 'minimal'): Promise<{ client: Address; server: Address; probe: Probe | null }> {
     const o = this.opts;
-    if (o.gateway !== null) {
+    if (mode === 'gateway' && o.gateway !== null) {
       return { ...o.gateway, probe: o.gatewayPid === null ? null : procProbe(o.gatewayPid) };
     }
-    const child = await this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey }, GATEWAY_CORE, ['--expose-gc']).ready();
+    const child = await (mode === 'gateway'
+      ? this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey }, GATEWAY_CORE, ['--expose-gc'])
+      : this.spawn('minimal forwarder', 'minimal-forwarder.ts', { host: o.host }, GATEWAY_CORE, ['--expose-gc'])
+    ).ready();
     return { client: child.info.client as Address, server: child.info.server as Address, probe: childProbe(child) };
   }
 
@@ -157,15 +170,15 @@ export class Runner {
     let echoes: BenchChild[];
     let gens: BenchChild[];
     let targets: ClientTarget[];
-    if (mode === 'gateway') {
-      const gw = await this.gateway();
-      middle = gw.probe;
+    if (mode !== 'direct') {
+      const mid = await this.middle(mode);
+      middle = mid.probe;
       echoes = range(o.servers).map((i) =>
-        this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...gw.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
+        this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
       );
       gens = this.generators();
       await Promise.all(echoes.map((e) => e.ready()));
-      targets = range(s.clients).map((i) => ({ ...gw.client, serverId: (i % o.servers) + 1, vconns: s.vconns }));
+      targets = range(s.clients).map((i) => ({ ...mid.client, serverId: (i % o.servers) + 1, vconns: s.vconns }));
     } else {
       // With no gateway, the echo servers take its place (and its core).
       echoes = range(o.servers).map((i) => this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'direct', host: o.host }, GATEWAY_CORE, ['--expose-gc']));
@@ -200,7 +213,7 @@ export class Runner {
       const at = performance.now();
       const trips = counts.reduce((sum, c) => sum + c.roundTrips, 0);
       const rate = ((trips - lastTrips) * 2) / ((at - lastAt) / 1000);
-      const cpu = now === null ? '' : `  gateway CPU ${percent(now.cpuUs - lastCpu, at - lastAt).toFixed(0)}%`;
+      const cpu = now === null ? '' : `  ${mode} CPU ${percent(now.cpuUs - lastCpu, at - lastAt).toFixed(0)}%`;
       const errs = counts.reduce((sum, c) => sum + c.errors, 0);
       this.progress(
         `${label}  ${((at - start) / 1000).toFixed(0)}/${(o.durationMs / 1000).toFixed(0)}s  ${Math.round(rate).toLocaleString('en-US')} msg/s${cpu}${errs > 0 ? `  ${errs} errors` : ''}`,
@@ -221,6 +234,9 @@ export class Runner {
     const messagesPerSec = stops.reduce((sum, st) => sum + (st.roundTrips * 2) / (st.elapsedMs / 1000), 0);
     const genCpuUs = stops.reduce((sum, st) => sum + st.cpuUs, 0);
     const echoCpuUs = echo1.reduce((sum, e, i) => sum + e.cpuUs - echo0[i]!.cpuUs, 0);
+    let middleCpuPercent: number | null = null;
+    if (mode === 'direct') middleCpuPercent = percent(echoCpuUs, wallMs);
+    else if (middle0 !== null && middle1 !== null) middleCpuPercent = percent(middle1.cpuUs - middle0.cpuUs, wallMs);
     return {
       kind: 'traffic',
       mode,
@@ -235,10 +251,9 @@ export class Runner {
         max: histogram.maxValue,
         mean: histogram.mean,
       },
-      gatewayCpuPercent: mode === 'gateway' && middle0 !== null && middle1 !== null ? percent(middle1.cpuUs - middle0.cpuUs, wallMs) : null,
-      gatewayPeakRssBytes: mode === 'gateway' && middle1 !== null ? middle1.peakRss : null,
-      loadCpuPercent: percent(mode === 'gateway' ? genCpuUs + echoCpuUs : genCpuUs, wallMs),
-      echoCpuPercent: mode === 'direct' ? percent(echoCpuUs, wallMs) : null,
+      middleCpuPercent,
+      middlePeakRssBytes: mode !== 'direct' && middle1 !== null ? middle1.peakRss : null,
+      loadCpuPercent: percent(mode === 'direct' ? genCpuUs : genCpuUs + echoCpuUs, wallMs),
       errors: stops.flatMap((st) => st.errors),
     };
   }
@@ -248,10 +263,10 @@ export class Runner {
     const label = `  ${s.name} ${mode.padEnd(7)}`;
     let middle: Probe | null;
     let address: Address;
-    if (mode === 'gateway') {
-      const gw = await this.gateway();
-      middle = gw.probe;
-      address = gw.client;
+    if (mode !== 'direct') {
+      const mid = await this.middle(mode);
+      middle = mid.probe;
+      address = mid.client;
     } else {
       const echo = await this.spawn('echo server 1', 'echo-server.ts', { mode: 'direct', host: o.host }, GATEWAY_CORE, ['--expose-gc']).ready();
       middle = childProbe(echo);
@@ -278,7 +293,7 @@ export class Runner {
           break;
         }
         if (now.connections >= s.clients) break;
-        if (performance.now() > deadline) throw new Error(`only ${now.connections} of ${s.clients} connections reached the ${mode === 'gateway' ? 'gateway' : 'echo server'}`);
+        if (performance.now() > deadline) throw new Error(`only ${now.connections} of ${s.clients} connections reached the ${mode === 'direct' ? 'echo server' : mode}`);
         await delay(50);
       }
       after = await middle.sample(true);

@@ -16,13 +16,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface ModeResult {
   kind: 'traffic' | 'idle' | 'failed';
-  mode: 'gateway' | 'direct';
+  mode: 'gateway' | 'minimal' | 'direct';
   messagesPerSec?: number;
   megabytesPerSec?: number;
   roundTrips?: number;
   rttUs?: { p50: number; p99: number; p999: number };
-  gatewayCpuPercent?: number | null;
-  gatewayPeakRssBytes?: number | null;
+  middleCpuPercent?: number | null;
+  middlePeakRssBytes?: number | null;
   bytesPerConnection?: number | null;
   connections?: number;
   errors?: string[];
@@ -86,8 +86,8 @@ for (const name of ['a', 'b', 'c', 'd']) {
       assert.ok(side.rttUs!.p50 > 0 && side.rttUs!.p50 <= side.rttUs!.p99 && side.rttUs!.p99 <= side.rttUs!.p999);
       assert.deepEqual(side.errors, []);
     }
-    assert.ok(s.gateway.gatewayCpuPercent! > 0);
-    assert.ok(s.gateway.gatewayPeakRssBytes! > 0);
+    assert.ok(s.gateway.middleCpuPercent! > 0);
+    assert.ok(s.gateway.middlePeakRssBytes! > 0);
     assert.ok(s.ratio.messagesPerSec! > 0);
   });
 }
