@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, execFileSync, fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildEvent, Reply, Request } from './ipc.js';
 
@@ -89,18 +89,20 @@ export class BenchChild {
   }
 
   /**
-   * Forks `bench/<script>` with `args`, pinned to `core` with taskset when given. Wait for
-   * it with {@link ready}.
+   * Forks `bench/<script>` with `args`, pinned to `core` with taskset when given (check
+   * {@link tasksetAvailable} first). Wait for it with {@link ready}.
    */
   static fork(role: string, script: string, args: string[], options: { core?: number; execArgv?: string[] } = {}): BenchChild {
     const path = fileURLToPath(new URL(script, import.meta.url));
-    const proc = fork(path, args, {
-      execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const child = new BenchChild(role, proc);
-    if (options.core !== undefined) child.pin(options.core);
-    return child;
+    const execArgv = ['--import', 'tsx', ...(options.execArgv ?? [])];
+    const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
+    // Pinned: taskset sets the affinity, then execs node (same PID, same IPC descriptor), so
+    // every thread node starts inherits it.
+    const proc =
+      options.core === undefined
+        ? fork(path, args, { execArgv, stdio })
+        : spawn('taskset', ['-c', String(options.core), process.execPath, ...execArgv, path, ...args], { stdio });
+    return new BenchChild(role, proc);
   }
 
   /** Resolves once the child sent `ready` (its fields are then in {@link info}); rejects if it fails first or takes too long. */
@@ -173,15 +175,6 @@ export class BenchChild {
   /** Role, pid and how the child ended. */
   record(): ChildRecord {
     return { role: this.role, pid: this.pid, exitCode: this.exitCode, signal: this.exitSignal };
-  }
-
-  private pin(core: number): void {
-    try {
-      // -a: every thread of the process (libuv and V8 workers included).
-      execFileSync('taskset', ['-a', '-p', '-c', String(core), String(this.pid)], { stdio: 'ignore' });
-    } catch (err) {
-      process.stderr.write(`warning: could not pin ${this.role} to core ${core}: ${(err as Error).message}\n`);
-    }
   }
 
   private fail(err: Error): void {
