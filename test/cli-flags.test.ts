@@ -62,6 +62,11 @@ const FLAG_TARGETS: Record<string, { get: (c: CliConfig) => unknown; text: strin
   'server-ping-interval': { get: (c) => c.server.pingInterval, text: '30s', value: 30_000 },
   'server-send-queue': { get: (c) => c.server.sendQueue, text: '2000', value: 2000 },
   'log-level': { get: (c) => c.logLevel, text: 'warn', value: 'warn' },
+  'log-format': { get: (c) => c.logFormat, text: 'pretty', value: 'pretty' },
+  'metrics-addr': { get: (c) => c.metricsAddr, text: 'off', value: null },
+  'server-auth-keys-file': { get: (c) => c.authKeysFile, text: 'keys.txt', value: 'keys.txt' },
+  'drain-timeout': { get: (c) => c.drainTimeout, text: '5s', value: 5000 },
+  'pid-file': { get: (c) => c.pidFile, text: 'fastway.pid', value: 'fastway.pid' },
 };
 
 /** The numeric flags and the gateway range each must accept, exactly. */
@@ -75,10 +80,11 @@ const NUMERIC_RANGES: Record<string, { min: number; max: number; unit: 'ms' | 'b
   'server-max-pending': { ...GATEWAY_LIMITS.maxPending, unit: 'count' },
   'server-ping-interval': { ...GATEWAY_LIMITS.pingInterval, unit: 'ms' },
   'server-send-queue': { ...GATEWAY_LIMITS.sendQueue, unit: 'count' },
+  'drain-timeout': { min: 0, max: 24 * 3_600_000, unit: 'ms' },
 };
 
 describe('the flag table', () => {
-  test('has exactly the flags of issue 2 plus the pending bounds and the log level', () => {
+  test('has exactly the flags of issues 2 and 6, plus the pending bounds', () => {
     assert.deepEqual(FLAGS.map((f) => f.name).sort(), Object.keys(FLAG_TARGETS).sort());
   });
 
@@ -98,6 +104,10 @@ describe('the flag table', () => {
     assert.equal(shown['server-ping-interval'], '30s');
     assert.equal(shown['server-send-queue'], '102400');
     assert.equal(shown['server-max-pending'], String(GATEWAY_DEFAULTS.server.maxPending));
+    assert.equal(shown['metrics-addr'], '127.0.0.1:9464');
+    assert.equal(shown['drain-timeout'], '30s');
+    assert.equal(shown['log-format'], 'json');
+    assert.equal(shown['pid-file'], 'none');
   });
 });
 
@@ -107,15 +117,19 @@ describe('parseCommandLine', () => {
     assert.deepEqual(c, {
       clientAddr: '127.0.0.1:7000',
       serverAddr: '127.0.0.1:7001',
+      metricsAddr: '127.0.0.1:9464',
       authKeys: [],
+      drainTimeout: 30_000,
       logLevel: 'info',
+      logFormat: 'json',
       client: {},
       server: {},
     });
     const resolved = resolveGatewayOptions(toGatewayOptions(c, ['k'], silentLogger));
     assert.equal(resolved.maxPacketSize, GATEWAY_DEFAULTS.maxPacketSize);
     assert.deepEqual(resolved.client, GATEWAY_DEFAULTS.client);
-    assert.deepEqual({ ...resolved.server, authKey: undefined }, { ...GATEWAY_DEFAULTS.server, authKey: undefined });
+    assert.deepEqual({ ...resolved.server, authKey: undefined, authKeysById: undefined }, { ...GATEWAY_DEFAULTS.server, authKey: undefined, authKeysById: undefined });
+    assert.equal(resolved.server.authKeysById.size, 0, 'no key of a particular server ID');
   });
 
   for (const [name, target] of Object.entries(FLAG_TARGETS)) {
@@ -191,7 +205,8 @@ describe('parseCommandLine', () => {
     fc.assert(
       fc.property(arb, (values) => {
         const argv = Object.entries(values).flatMap(([name, v]) => [`--${name}`, String(v)]);
-        const resolved = resolveGatewayOptions(toGatewayOptions(config(argv), ['key'], silentLogger));
+        const c = config(argv);
+        const resolved = resolveGatewayOptions(toGatewayOptions(c, ['key'], silentLogger));
         assert.equal(resolved.maxPacketSize, values['max-packet-size']);
         assert.equal(resolved.client.maxConn, values['client-max-conn']);
         assert.equal(resolved.client.maxPending, values['client-max-pending']);
@@ -202,6 +217,7 @@ describe('parseCommandLine', () => {
         assert.equal(resolved.server.pingInterval, values['server-ping-interval']);
         assert.equal(resolved.server.sendQueue, values['server-send-queue']);
         assert.deepEqual(resolved.server.authKey, ['key']);
+        assert.equal(c.drainTimeout, values['drain-timeout']);
       }),
       { numRuns: 50 },
     );

@@ -100,7 +100,7 @@ function startCli(args: string[], env: Record<string, string> = {}): CliRun {
   };
 }
 
-const ADDR_ARGS = ['--client-addr', '127.0.0.1:0', '--server-addr', '127.0.0.1:0'];
+const ADDR_ARGS = ['--client-addr', '127.0.0.1:0', '--server-addr', '127.0.0.1:0', '--metrics-addr', 'off'];
 const CLIENT_LINE = /^fastway: listening for game clients on 127\.0\.0\.1:(\d+)$/;
 const SERVER_LINE = /^fastway: listening for game servers on 127\.0\.0\.1:(\d+)$/;
 const KEY_LINE = /^fastway: server auth key: (\S+)$/;
@@ -261,7 +261,7 @@ describe('fastway (the command)', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
       const taken = `127.0.0.1:${(blocker.address() as AddressInfo).port}`;
-      const run = startCli(['--client-addr', '127.0.0.1:0', '--server-addr', taken, '--server-auth-key', 'k']);
+      const run = startCli(['--client-addr', '127.0.0.1:0', '--server-addr', taken, '--metrics-addr', 'off', '--server-auth-key', 'k']);
       assert.deepEqual(await run.exited, { code: 1, signal: null });
       assert.doesNotMatch(run.stdout, /listening/);
       const lines = plainLines(run.stderr);

@@ -1,21 +1,31 @@
 #!/usr/bin/env node
 /**
- * The `fastway` command: runs a gateway configured from flags and `FASTWAY_*` variables.
+ * The `fastway` command: runs a gateway configured from flags, `FASTWAY_*` variables and a
+ * config file, with a metrics listener, a PID file and a graceful drain on SIGTERM/SIGINT.
  *
- * stdout gets a few lines for people (the generated key, the bound addresses); stderr gets
- * the gateway's log as JSON lines, and a one-line message when the command fails.
- * Exit codes: 0 after a signal closed everything, 1 on a runtime failure, 2 on a bad flag.
+ * stdout gets a few lines for people (the generated key, the bound addresses, the drain);
+ * stderr gets the log (JSON lines or pretty), and a one-line message when the command fails.
+ * Exit codes: 0 after a drain, 1 on a runtime failure, 2 on a bad flag, variable or config
+ * file, 128 + signal number when a second signal cut the drain short.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { FastwayError, InvalidOptionError } from '../errors.js';
-import { Gateway } from '../gateway/gateway.js';
-import { type CliConfig, helpText, parseCommandLine, toGatewayOptions } from './flags.js';
-import { formatAddress } from './values.js';
+import { type BoundAddress, Gateway } from '../gateway/gateway.js';
+import { GatewayMetrics, MetricsServer } from '../gateway/metrics.js';
+import { type CliConfig, effectiveConfig, helpText, parseCommandLine, toGatewayOptions } from './flags.js';
+import { parseKeysFile } from './keys-file.js';
+import { createLogger } from './logging.js';
+import { removePidFile, writePidFile } from './pid-file.js';
+import { chooseServerKeys, type ServerKeys } from './server-keys.js';
+import { StopSignals, signalExitCode } from './stop-signals.js';
+import { formatAddress, formatDuration } from './values.js';
 
+const EXIT_OK = 0;
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -27,66 +37,165 @@ function generateAuthKey(): string {
   return randomBytes(24).toString('base64url');
 }
 
+const readText = (path: string): string => readFileSync(path, 'utf8');
+
+const say = (line: string): void => void process.stdout.write(`fastway: ${line}\n`);
+
 function fail(code: number, message: string): void {
   process.stderr.write(`fastway: ${message}\n`);
   process.exitCode = code;
 }
 
-async function run(config: CliConfig): Promise<void> {
-  const logger = pino({ name: 'fastway', level: config.logLevel }, pino.destination({ dest: 2, sync: true }));
-  const generatedKey = config.authKeys.length === 0 ? generateAuthKey() : undefined;
-  const gateway = new Gateway(toGatewayOptions(config, generatedKey !== undefined ? [generatedKey] : config.authKeys, logger));
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-  let closing = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    // A second signal (Ctrl-C often reaches us twice through npm) changes nothing.
-    if (closing) return;
-    closing = true;
-    logger.info({ event: 'shutdown', signal }, 'closing on signal');
-    gateway.close().then(
-      () => {
-        logger.info({ event: 'closed' }, 'gateway closed');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        fail(EXIT_RUNTIME, `error while closing: ${err instanceof Error ? err.message : String(err)}`);
-        process.exit(EXIT_RUNTIME);
-      },
+/** The server keys for `config`, reading its keys file if it names one. */
+function serverKeys(config: CliConfig): ServerKeys {
+  let file: Parameters<typeof chooseServerKeys>[1];
+  if (config.authKeysFile !== undefined) {
+    const path = config.authKeysFile;
+    let text: string;
+    try {
+      text = readText(path);
+    } catch (err) {
+      throw new InvalidOptionError('--server-auth-keys-file', `cannot read ${path}: ${messageOf(err)}`);
+    }
+    file = { path, keys: parseKeysFile(text, path) };
+  }
+  return chooseServerKeys(config.authKeys, file, generateAuthKey);
+}
+
+function printConfig(config: CliConfig): void {
+  serverKeys(config); // reads the keys file: a broken one fails here too
+  process.stdout.write(`${JSON.stringify(effectiveConfig(config), null, 2)}\n`);
+}
+
+/** One running gateway with its metrics listener and PID file, and how it stops. */
+class Service {
+  private readonly gateway: Gateway;
+  private metricsServer: MetricsServer | null = null;
+  private pidFileWritten = false;
+  private readonly signals = new StopSignals();
+  /** Resolves with whether the gateway started; a stop waits for it. */
+  private started: Promise<boolean> = Promise.resolve(false);
+
+  constructor(
+    private readonly config: CliConfig,
+    private readonly keys: ServerKeys,
+    private readonly logger: Logger,
+  ) {
+    this.gateway = new Gateway(toGatewayOptions(config, keys.keys, logger));
+  }
+
+  private readonly onStopSignal = (signal: NodeJS.Signals): void => {
+    const action = this.signals.receive();
+    if (action === 'repeat') {
+      this.logger.debug({ event: 'signal_repeated', signal }, 'same stop signal again within 500ms: already draining');
+    } else if (action === 'force') {
+      this.logger.warn({ event: 'forced_exit', signal, liveConnections: this.gateway.stats.liveConnections }, 'second stop signal: exiting now');
+      this.removePidFile();
+      process.exit(signalExitCode(signal));
+    } else {
+      void this.drainAndExit(signal);
+    }
+  };
+
+  private readonly onHangup = (): void => {
+    this.logger.warn(
+      { event: 'sighup_ignored' },
+      'SIGHUP ignored: the configuration and keys files are read at start only; restart the gateway to change them',
     );
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 
-  let bound: Awaited<ReturnType<Gateway['listen']>>;
-  try {
-    bound = await gateway.listen({ client: config.clientAddr, server: config.serverAddr });
-  } catch (err) {
-    process.off('SIGINT', shutdown);
-    process.off('SIGTERM', shutdown);
-    await gateway.close();
-    fail(EXIT_RUNTIME, err instanceof Error ? err.message : String(err));
-    return;
+  /** Starts everything; on failure, releases what was started and sets the exit code. */
+  async start(): Promise<void> {
+    for (const signal of STOP_SIGNALS) process.on(signal, this.onStopSignal);
+    process.on('SIGHUP', this.onHangup);
+    this.started = this.listen();
+    await this.started;
   }
-  if (closing) return;
 
-  if (generatedKey !== undefined) {
-    process.stdout.write(
-      'fastway: no server auth key configured (--server-auth-key or FASTWAY_SERVER_AUTH_KEY), so one was\n' +
-        'fastway: generated for this run only; game servers must authenticate with it:\n' +
-        `fastway: server auth key: ${generatedKey}\n`,
+  private async listen(): Promise<boolean> {
+    const { config } = this;
+    try {
+      const bound = await this.gateway.listen({ client: config.clientAddr, server: config.serverAddr });
+      let metrics: BoundAddress | undefined;
+      if (config.metricsAddr !== null) {
+        this.metricsServer = new MetricsServer(new GatewayMetrics(this.gateway), {
+          address: config.metricsAddr,
+          ready: () => this.gateway.ready,
+        });
+        metrics = await this.metricsServer.listen();
+      }
+      if (config.pidFile !== undefined) {
+        try {
+          writePidFile(config.pidFile);
+        } catch (err) {
+          throw new Error(`cannot write the PID file ${config.pidFile}: ${messageOf(err)}`);
+        }
+        this.pidFileWritten = true;
+      }
+      const client = formatAddress(bound.client!);
+      const server = formatAddress(bound.server!);
+      const metricsUrl = metrics && `http://${formatAddress(metrics)}/metrics`;
+      const { keys } = this;
+      if (keys.generated !== undefined) {
+        say('no server auth key configured (--server-auth-key or FASTWAY_SERVER_AUTH_KEY), so one was');
+        say('generated for this run only; game servers must authenticate with it:');
+        say(`server auth key: ${keys.generated}`);
+      }
+      if (keys.onlyListedIds) {
+        this.logger.info({ event: 'keys_per_id_only' }, 'only per-ID server keys are configured: servers with other IDs cannot authenticate');
+      }
+      this.logger.info({ event: 'listening', client, server, metrics: metricsUrl ?? 'off', pid: process.pid }, 'gateway listening');
+      say(`listening for game clients on ${client}`);
+      say(`listening for game servers on ${server}`);
+      if (metricsUrl !== undefined) say(`metrics on ${metricsUrl}`);
+      return true;
+    } catch (err) {
+      for (const signal of STOP_SIGNALS) process.off(signal, this.onStopSignal);
+      process.off('SIGHUP', this.onHangup);
+      await this.metricsServer?.close();
+      await this.gateway.close();
+      this.removePidFile();
+      fail(EXIT_RUNTIME, messageOf(err));
+      return false;
+    }
+  }
+
+  /** The graceful stop: drain, close the metrics listener, remove the PID file, exit 0. */
+  private async drainAndExit(signal: NodeJS.Signals): Promise<void> {
+    if (!(await this.started)) return; // the start failed and is already on its way out
+    const live = this.gateway.stats.liveConnections;
+    const timeout = this.config.drainTimeout;
+    const drained = this.gateway.drain(timeout); // readiness is off from here on
+    say(
+      `${signal}: draining; ${live} live virtual connection${live === 1 ? '' : 's'} may go on for up to ` +
+        `${formatDuration(timeout)} (signal again to stop at once)`,
     );
+    let code = EXIT_OK;
+    try {
+      const cut = await drained;
+      this.logger.info({ event: 'drain_finished', cut }, cut === 0 ? 'drained: every virtual connection finished' : 'drain timed out: the rest were closed');
+    } catch (err) {
+      this.logger.error({ event: 'drain_failed', err: messageOf(err) }, 'error while draining');
+      code = EXIT_RUNTIME;
+    }
+    await this.metricsServer?.close();
+    this.removePidFile();
+    this.logger.info({ event: 'stopped' }, 'gateway stopped');
+    process.exit(code);
   }
-  const client = formatAddress(bound.client!);
-  const server = formatAddress(bound.server!);
-  logger.info({ event: 'listening', client, server }, 'gateway listening');
-  process.stdout.write(`fastway: listening for game clients on ${client}\n`);
-  process.stdout.write(`fastway: listening for game servers on ${server}\n`);
+
+  private removePidFile(): void {
+    if (this.pidFileWritten && this.config.pidFile !== undefined) removePidFile(this.config.pidFile);
+    this.pidFileWritten = false;
+  }
 }
 
 async function main(argv: readonly string[]): Promise<void> {
   let command;
   try {
-    command = parseCommandLine(argv, process.env);
+    command = parseCommandLine(argv, process.env, readText);
   } catch (err) {
     if (err instanceof InvalidOptionError) return fail(EXIT_USAGE, err.message);
     throw err;
@@ -100,7 +209,11 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   try {
-    await run(command.config);
+    if (command.action === 'print-config') return printConfig(command.config);
+    const keys = serverKeys(command.config);
+    const logger = createLogger(command.config.logLevel, command.config.logFormat);
+    logger.info({ event: 'starting', version: packageVersion(), config: effectiveConfig(command.config) }, 'fastway starting');
+    await new Service(command.config, keys, logger).start();
   } catch (err) {
     if (err instanceof InvalidOptionError) return fail(EXIT_USAGE, err.message);
     if (err instanceof FastwayError) return fail(EXIT_RUNTIME, err.message);
