@@ -1,5 +1,8 @@
 /** The endpoint library's small parts on their own: addresses, options, the queue. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ENDPOINT_DEFAULTS, InvalidOptionError, raw } from '../src/index.js';
@@ -98,5 +101,37 @@ describe('Deque', () => {
         assert.equal(d.length, 0);
       }),
     );
+  });
+});
+
+describe('the endpoint core runs in browsers', () => {
+  /** Every module reachable from `entry` through relative imports, with its import specifiers. */
+  function reachable(entry: string): Map<string, string[]> {
+    const seen = new Map<string, string[]>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      const source = readFileSync(file, 'utf8');
+      const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/g)].map((m) => m[1]!);
+      const dynamic = [...source.matchAll(/(?:import|require)\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]!);
+      seen.set(file, [...specifiers, ...dynamic]);
+      for (const s of specifiers) {
+        if (s.startsWith('.')) visit(resolve(dirname(file), s.replace(/\.js$/, '.ts')));
+      }
+    };
+    visit(entry);
+    return seen;
+  }
+
+  test('no module of the core imports anything but other relative modules (no node: built-ins)', () => {
+    const src = fileURLToPath(new URL('../src/endpoint/', import.meta.url));
+    const core = ['attach.ts', 'endpoint.ts', 'virtual-connection.ts', 'format.ts', 'options.ts', 'transport.ts', 'address.ts'];
+    const modules = new Map<string, string[]>();
+    for (const file of core) for (const [m, s] of reachable(resolve(src, file))) modules.set(m, s);
+    assert.ok(modules.size >= core.length + 5, 'the walk followed the imports into errors and protocol');
+    for (const [file, specifiers] of modules) {
+      for (const s of specifiers) assert.ok(s.startsWith('.'), `${file} imports ${s}`);
+      assert.doesNotMatch(readFileSync(file, 'utf8'), /\bBuffer\.|\bprocess\./, `${file} uses a Node global`);
+    }
+    assert.ok(![...modules.keys()].some((f) => f.endsWith('tcp-transport.ts')), 'the TCP transport stays out of the core');
   });
 });
