@@ -2,7 +2,7 @@
  * The `--config` file: one JSON object whose keys are the flags' names (`"client-addr"`,
  * `"client-max-conn"`, …) and whose values are what the flag would take, as a string or,
  * for numbers, a JSON number (durations in ms, sizes in bytes). A flag that may be repeated
- * takes an array of strings too; `null` leaves a key at its default. Pure.
+ * takes an array of strings too; `null` (or, for those, `[]`) leaves a key at its default. Pure.
  */
 import { InvalidOptionError } from '../errors.js';
 
@@ -49,7 +49,7 @@ export function parseConfigFile(
       const hint = guess !== key && flags.has(guess) ? ` (did you mean ${JSON.stringify(guess)}?)` : ' (keys are the flag names, as in fastway --help)';
       throw new InvalidOptionError(source, `unknown key${hint}`);
     }
-    if (value === null) continue;
+    if (value === null || (flag.repeatable && Array.isArray(value) && value.length === 0)) continue;
     settings.set(key, { texts: valueTexts(value, flag.repeatable, source), source });
   }
   return settings;
@@ -59,13 +59,13 @@ export function parseConfigFile(
 function valueTexts(value: unknown, repeatable: boolean, source: string): string[] {
   if (typeof value === 'string') return [value];
   if (typeof value === 'number') return [String(value)];
-  if (repeatable && Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) return value as string[];
-  const wanted = repeatable ? 'a string or a non-empty array of strings' : 'a string or a number';
+  if (repeatable && Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  const wanted = repeatable ? 'a string or an array of strings' : 'a string or a number';
   throw new InvalidOptionError(source, `must be ${wanted}, got ${describe(value)}`);
 }
 
 function describe(value: unknown): string {
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
+  if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return String(value);
 }
