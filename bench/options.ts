@@ -29,6 +29,8 @@ export interface BenchOptions {
   minimal: boolean;
   /** Where to write the results JSON; default bench/results/<timestamp>.json. */
   jsonOut: string | null;
+  /** Where to draw the results as an SVG chart (none by default). */
+  chart: string | null;
   /** Interface everything listens on and connects to. */
   host: string;
   /** Runs of each scenario and mode; the median run is reported. */
@@ -67,6 +69,7 @@ Options:
   --no-direct             skip the no-gateway baseline
   --minimal               also run the minimal forwarder (fast path, no checks) as a reference
   --json-out FILE         write the results there (default bench/results/<timestamp>.json)
+  --chart FILE            also draw them as an SVG chart (msg/s, p99, memory per connection)
   --host HOST             interface for everything local (default 127.0.0.1)
   --cpu-prof DIR          write a CPU profile (.cpuprofile) of every child process to DIR
   --help
@@ -135,6 +138,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       'no-direct': { type: 'boolean', default: false },
       minimal: { type: 'boolean', default: false },
       'json-out': { type: 'string' },
+      chart: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -183,6 +187,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     direct: !values['no-direct'],
     minimal: values.minimal,
     jsonOut: values['json-out'] ?? null,
+    chart: values.chart ?? null,
     host: values.host,
     cpuProfDir: values['cpu-prof'] ?? null,
   };

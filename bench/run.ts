@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeRun, renderChart } from './chart.js';
 import { tasksetAvailable } from './child.js';
 import { type BenchOptions, USAGE, parseBenchArgs } from './options.js';
 import { type ScenarioReport, compare, formatTables, medianRun } from './report.js';
@@ -18,7 +19,7 @@ function defaultJsonPath(startedAt: Date): string {
   return fileURLToPath(new URL(`results/${stamp}.json`, import.meta.url));
 }
 
-function machine(): Record<string, unknown> {
+function machine(): { cpuModel: string; cpus: number; node: string; [key: string]: unknown } {
   const cpu = cpus();
   return {
     cpuModel: cpu[0]?.model ?? 'unknown',
@@ -98,6 +99,11 @@ async function main(): Promise<number> {
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nResults written to ${jsonPath}\n`);
+  if (opts.chart !== null) {
+    mkdirSync(dirname(opts.chart), { recursive: true });
+    writeFileSync(opts.chart, renderChart(reports, describeRun(results)));
+    process.stdout.write(`Chart drawn in ${opts.chart}\n`);
+  }
 
   const failed = reports.some((r) => [r.gateway, r.minimal, r.direct].some((m) => m?.kind === 'failed'));
   if (failed) process.stderr.write('some runs failed (see "Problems" above)\n');

@@ -35,6 +35,7 @@ interface Results {
 
 let dir: string;
 let jsonPath: string;
+let chartPath: string;
 let exitCode: number | null;
 let output = '';
 
@@ -50,7 +51,9 @@ function alive(pid: number): boolean {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fastway-bench-'));
   jsonPath = join(dir, 'results.json');
-  const args = ['--import', 'tsx', 'bench/run.ts', '--duration', '1s', '--warmup', '0s', '--clients', 'd=100,e=1000', '--json-out', jsonPath];
+  chartPath = join(dir, 'chart.svg');
+  const args = ['--import', 'tsx', 'bench/run.ts', '--duration', '1s', '--warmup', '0s', '--clients', 'd=100,e=1000'];
+  args.push('--json-out', jsonPath, '--chart', chartPath);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -65,7 +68,7 @@ function results(): Results {
   return JSON.parse(readFileSync(jsonPath, 'utf8')) as Results;
 }
 
-test('the bench exits 0 and writes its results JSON', () => {
+test('the bench exits 0 and writes its results JSON and chart', () => {
   assert.equal(exitCode, 0, output);
   const r = results();
   assert.deepEqual(
@@ -74,6 +77,9 @@ test('the bench exits 0 and writes its results JSON', () => {
   );
   assert.match(output, /msg\/s/);
   assert.match(output, /RSS\/conn/);
+  const svg = readFileSync(chartPath, 'utf8');
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  for (const label of ['a latency', 'd many players', 'e 1000 idle', 'direct (no gateway)']) assert.ok(svg.includes(label), label);
 });
 
 for (const name of ['a', 'b', 'c', 'd']) {
