@@ -204,7 +204,8 @@ describe('server handshake against a misbehaving gateway', () => {
 
   test('reply read, New never answered: HandshakeTimeoutError', async () => {
     await withFakeGateway({ framing: false }, async (fake) => {
-      const dialing = early(dialServer(fake.address, { serverId: 1, authKey: key, authTimeout: 100 }));
+      // Long enough for the endpoint to answer the challenge in time, even on a loaded machine.
+      const dialing = early(dialServer(fake.address, { serverId: 1, authKey: key, authTimeout: 500 }));
       const peer = await fake.accept();
       peer.sendChallenge();
       await peer.readReply();
