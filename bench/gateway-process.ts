@@ -31,6 +31,7 @@ async function main(): Promise<void> {
         clients: stats.clients,
         servers: stats.servers,
         liveConnections: stats.liveConnections,
+        framesForwarded: stats.framesClientToServer + stats.framesServerToClient,
       };
     }
     if (req.type === 'exit') {

@@ -7,6 +7,8 @@ import type { ProcessSample } from './ipc.js';
 export interface ProbeSample extends ProcessSample {
   /** Client connections it holds (null when it cannot say). */
   connections: number | null;
+  /** Data frames it has forwarded so far, by its own count (our gateway only; else null). */
+  framesForwarded: number | null;
 }
 
 /** Reads a process's resource usage. */
@@ -19,8 +21,8 @@ export interface Probe {
 export function childProbe(child: BenchChild): Probe {
   return {
     async sample(gc = false) {
-      const reply = await child.request<{ id: number; sample: ProcessSample; clients?: number; connections?: number }>('probe', { gc });
-      return { ...reply.sample, connections: reply.clients ?? reply.connections ?? null };
+      const reply = await child.request<{ id: number; sample: ProcessSample; clients?: number; connections?: number; framesForwarded?: number }>('probe', { gc });
+      return { ...reply.sample, connections: reply.clients ?? reply.connections ?? null, framesForwarded: reply.framesForwarded ?? null };
     },
   };
 }
@@ -53,6 +55,7 @@ export function procProbe(pid: number): Probe {
         peakRss: kib('VmHWM'),
         heapUsed: 0,
         connections: null,
+        framesForwarded: null,
       });
     },
   };

@@ -36,6 +36,11 @@ export interface TrafficResult {
   messagesPerSec: number;
   /** Message bytes (without frame headers) per second, both directions, in MB (10^6). */
   megabytesPerSec: number;
+  /**
+   * Data frames per second by the gateway's own count (its stats), over about the same
+   * time: a cross-check of `messagesPerSec`. Null for other middles.
+   */
+  middleCountedPerSec: number | null;
   rttUs: RoundTripStats;
   /**
    * CPU time of the middle over the measurement, in % of one core: the gateway or minimal
@@ -234,6 +239,7 @@ export class Runner {
     const messagesPerSec = stops.reduce((sum, st) => sum + (st.roundTrips * 2) / (st.elapsedMs / 1000), 0);
     const genCpuUs = stops.reduce((sum, st) => sum + st.cpuUs, 0);
     const echoCpuUs = echo1.reduce((sum, e, i) => sum + e.cpuUs - echo0[i]!.cpuUs, 0);
+    const counted = middle0?.framesForwarded != null && middle1?.framesForwarded != null ? middle1.framesForwarded - middle0.framesForwarded : null;
     let middleCpuPercent: number | null = null;
     if (mode === 'direct') middleCpuPercent = percent(echoCpuUs, wallMs);
     else if (middle0 !== null && middle1 !== null) middleCpuPercent = percent(middle1.cpuUs - middle0.cpuUs, wallMs);
@@ -244,6 +250,7 @@ export class Runner {
       seconds: Math.max(...stops.map((st) => st.elapsedMs)) / 1000,
       messagesPerSec,
       megabytesPerSec: (messagesPerSec * s.size) / 1e6,
+      middleCountedPerSec: counted === null ? null : counted / (wallMs / 1000),
       rttUs: {
         p50: histogram.getValueAtPercentile(50),
         p99: histogram.getValueAtPercentile(99),

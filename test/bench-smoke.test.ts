@@ -18,6 +18,7 @@ interface ModeResult {
   kind: 'traffic' | 'idle' | 'failed';
   mode: 'gateway' | 'minimal' | 'direct';
   messagesPerSec?: number;
+  middleCountedPerSec?: number | null;
   megabytesPerSec?: number;
   roundTrips?: number;
   rttUs?: { p50: number; p99: number; p999: number };
@@ -92,6 +93,9 @@ for (const name of ['a', 'b', 'c', 'd']) {
       assert.ok(side.rttUs!.p50 > 0 && side.rttUs!.p50 <= side.rttUs!.p99 && side.rttUs!.p99 <= side.rttUs!.p999);
       assert.deepEqual(side.errors, []);
     }
+    // The gateway's own frame count confirms the traffic went through it.
+    assert.ok(s.gateway.middleCountedPerSec! > 0);
+    assert.equal(s.direct!.middleCountedPerSec, null);
     assert.ok(s.gateway.middleCpuPercent! > 0);
     assert.ok(s.gateway.middlePeakRssBytes! > 0);
     assert.ok(s.ratio.messagesPerSec! > 0);
