@@ -171,6 +171,21 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
   }
 
   /**
+   * The iterator's `next()`: a queued message costs one promise; otherwise it waits in
+   * {@link receive}, and a close ends the iteration.
+   * @internal
+   */
+  nextResult(): Promise<IteratorResult<T>> {
+    const bytes = this.queue.shift();
+    if (bytes === undefined) return this.receive().then(toResult<T>, endWhenClosed);
+    try {
+      return Promise.resolve({ value: this.format.decode(bytes), done: false });
+    } catch (err) {
+      return Promise.reject(decodeError(this.format, bytes, err));
+    }
+  }
+
+  /**
    * A message arrived. Returns `false` (and keeps nothing) when the receive queue is full;
    * the endpoint then closes the connection.
    * @internal
@@ -217,7 +232,7 @@ class MessageIterator<T> implements AsyncIterableIterator<T> {
     this.conn = conn;
   }
   next(): Promise<IteratorResult<T>> {
-    return this.conn.receive().then(toResult<T>, endWhenClosed);
+    return this.conn.nextResult();
   }
   return(): Promise<IteratorResult<T>> {
     return Promise.resolve(DONE);
