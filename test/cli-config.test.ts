@@ -380,3 +380,24 @@ describe('the PID file', () => {
     assert.equal(readFileSync(path, 'utf8'), '777\n');
   });
 });
+
+describe('the operating docs and examples', () => {
+  const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+
+  test('docs/operating.md lists every flag with its default', () => {
+    const rows = read('docs/operating.md').split('\n').filter((line) => line.startsWith('| `'));
+    for (const flag of FLAGS) {
+      const row = rows.find((r) => r.startsWith(`| \`${flag.name}\` |`));
+      assert.ok(row, `no row for ${flag.name} in docs/operating.md`);
+      assert.ok(row.includes(`| ${flag.defaultText} |`), `the row of ${flag.name} shows the default ${flag.defaultText}`);
+    }
+  });
+
+  test('examples/fastway.json is a valid config file', () => {
+    const command = parseCommandLine(['--config', 'examples/fastway.json'], {}, (path) => read(path));
+    assert.equal(command.action, 'run');
+    const c = (command as { config: CliConfig }).config;
+    assert.equal(c.clientAddr, '0.0.0.0:7000');
+    assert.equal(c.authKeysFile, '/etc/fastway/keys');
+  });
+});

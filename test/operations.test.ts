@@ -174,6 +174,18 @@ function sample(samples: Map<string, number>, name: string): number {
   return value;
 }
 
+/** Every gateway metric the scrape has is described in docs/operating.md. */
+async function assertMetricsDocumented(base: string): Promise<void> {
+  const doc = readFileSync(new URL('../docs/operating.md', import.meta.url), 'utf8');
+  const { body } = await httpGet(`${base}/metrics`);
+  const names = [...body.matchAll(/^# TYPE (fastway_\w+) /gm)].map((m) => m[1]!);
+  const gatewayNames = names.filter((n) => !n.startsWith('fastway_process_') && !n.startsWith('fastway_nodejs_'));
+  assert.ok(gatewayNames.length >= 20, `gateway metrics found: ${gatewayNames.join(', ')}`);
+  for (const name of gatewayNames) {
+    assert.ok(doc.includes(`| \`${name}\` |`) || doc.includes(`| \`${name}{`), `docs/operating.md describes ${name}`);
+  }
+}
+
 // ---- Peers ----
 
 /** A server connection that has authenticated as `serverId` (proved by a New/Open round trip). */
@@ -236,6 +248,7 @@ describe('metrics', () => {
       assert.equal(sample(before, 'fastway_frames_forwarded_total{direction="client_to_server"}'), 0);
       assert.ok(sample(before, 'fastway_process_resident_memory_bytes') > 0, 'default process metrics');
       assert.ok(before.has('fastway_nodejs_eventloop_lag_seconds'), 'event-loop lag');
+      await assertMetricsDocumented(metrics);
 
       const srv = await authenticatedServer(server, 'k', 1);
       const cli = await RawPeer.connect(client);
