@@ -121,3 +121,58 @@ test('every child process exited cleanly', () => {
     assert.equal(alive(p.pid), false, `${p.role} (pid ${p.pid}) is still running`);
   }
 });
+
+// The bench's own parsing and arithmetic, without processes.
+
+test('durations, per-scenario overrides and addresses parse, and bad ones are refused', async () => {
+  const { parseAddress, parseBenchArgs, parseDuration, parseOverride } = await import('../bench/options.js');
+  assert.equal(parseDuration('500ms', 'duration'), 500);
+  assert.equal(parseDuration('5s', 'duration'), 5000);
+  assert.equal(parseDuration('1.5m', 'duration'), 90_000);
+  assert.equal(parseDuration('2', 'duration'), 2000);
+  assert.throws(() => parseDuration('5 parsecs', 'duration'), /--duration/);
+  assert.deepEqual(parseOverride('20', 'clients'), { '*': 20 });
+  assert.deepEqual(parseOverride('d=100,e=500', 'clients'), { d: 100, e: 500 });
+  assert.throws(() => parseOverride('x=1', 'clients'), /unknown scenario "x"/);
+  assert.throws(() => parseOverride('0', 'clients'), /≥ 1/);
+  assert.deepEqual(parseAddress('[::1]:7000', 'gateway'), { host: '::1', port: 7000 });
+  assert.throws(() => parseAddress('localhost', 'gateway'), /host:port/);
+
+  const opts = parseBenchArgs(['--scenarios', 'd,a', '--clients', '3,d=7', '--size', 'a=16'])!;
+  assert.deepEqual(
+    opts.scenarios.map((s) => [s.name, s.clients, s.vconns, s.size, s.inflight]),
+    [
+      ['a', 3, 1, 16, 1],
+      ['d', 7, 1, 256, 1],
+    ],
+  );
+  assert.equal(parseBenchArgs(['--help']), null);
+  assert.throws(() => parseBenchArgs(['--gateway', '127.0.0.1:1,127.0.0.1:2']), /--auth-key/);
+  assert.throws(() => parseBenchArgs(['--size', '4']), /--size/);
+  assert.throws(() => parseBenchArgs(['--scenarios', 'a,z']), /unknown scenario "z"/);
+});
+
+test('the median run is a real middle run, and a failed run is never hidden', async () => {
+  const { medianRun } = await import('../bench/report.js');
+  const run = (messagesPerSec: number) => ({ kind: 'traffic', mode: 'gateway', messagesPerSec }) as never;
+  assert.equal((medianRun([run(3), run(1), run(2)]) as { messagesPerSec: number }).messagesPerSec, 2);
+  assert.equal((medianRun([run(4), run(1), run(3), run(2)]) as { messagesPerSec: number }).messagesPerSec, 2);
+  const failed = { kind: 'failed', mode: 'gateway', error: 'boom' } as const;
+  assert.equal(medianRun([run(1), failed, run(2)]), failed);
+});
+
+test('the latency recorder keeps fast and slow round trips alike', async () => {
+  const { LatencyRecorder } = await import('../bench/latency-recorder.js');
+  const rec = new LatencyRecorder();
+  for (let i = 0; i < 98; i++) rec.record(100.4); // flat array, rounded to 100 µs
+  rec.record(0.2); // below 1 µs counts as 1
+  rec.record(250_000); // past the flat array: straight into the histogram
+  assert.equal(rec.count, 100);
+  const h = rec.toHistogram();
+  assert.equal(h.totalCount, 100);
+  assert.equal(h.minNonZeroValue, 1);
+  assert.equal(h.getValueAtPercentile(50), 100);
+  assert.ok(Math.abs(h.maxValue - 250_000) / 250_000 < 0.001);
+  rec.reset();
+  assert.equal(rec.toHistogram().totalCount, 0);
+});
