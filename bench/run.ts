@@ -63,6 +63,11 @@ async function main(): Promise<number> {
       `${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''}`,
   );
 
+  const [load1] = loadavg();
+  if (load1! > cpus().length * 0.5) {
+    log(`warning: load average ${load1!.toFixed(2)} on ${cpus().length} cores: other processes compete, and the figures will move with them`);
+  }
+
   const runner = new Runner(opts, log);
   const reports: ScenarioReport[] = [];
   for (const scenario of opts.scenarios) {
@@ -92,6 +97,7 @@ async function main(): Promise<number> {
     finishedAt: new Date().toISOString(),
     command: process.argv.slice(2),
     machine: machine(),
+    loadAverageAtEnd: loadavg(),
     options: opts,
     scenarios: reports,
     processes: runner.processes,

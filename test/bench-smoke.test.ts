@@ -1,8 +1,9 @@
 /**
  * Smoke run of `npm run bench`: every scenario for one second (with fewer clients for d and
  * e), through the gateway and directly, so the bench cannot rot. Asserts that every scenario
- * measured something, that the results JSON was written, and that no child process outlived
- * the run. No figure is compared with a target: the machine is shared and noisy.
+ * measured something, that the results JSON and chart were written, and that no child
+ * process outlived the run. No figure is compared with a target: the machine is shared and
+ * noisy. Then a few unit tests of the bench's parsing and arithmetic.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
