@@ -2,7 +2,10 @@
 /**
  * `npm start [-- flags]`: builds the project when the compiled CLI is missing or older than
  * any source file, then runs `node dist/cli/main.js` with the given flags. Signals are passed
- * on to the gateway, and its exit code (or signal) becomes ours.
+ * on to the gateway, and its exit code (or signal) becomes ours. A Ctrl-C in a terminal
+ * reaches the gateway both from the terminal and through us; the gateway counts a second
+ * stop signal within 500 ms of the first as the same one, so one Ctrl-C drains and a
+ * second, later one stops at once.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
