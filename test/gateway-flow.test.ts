@@ -20,6 +20,10 @@ function numbered(seq: number): Buffer {
   return msg;
 }
 
+/** Frames a paused client queues, and round trips elsewhere while they wait, to show the pause holds. */
+const PAUSE_PROBE_FRAMES = 2000;
+const PAUSE_PROBE_ROUND_TRIPS = 300;
+
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -113,15 +117,30 @@ test('a server that stops reading pauses its senders; all flows again, with noth
     const other = await h.link(otherClient, otherServer, 2);
 
     server.pauseReading();
-    const sent = await flood(client, connId, () => h.stats.backpressurePauses > 0, 'a backpressure pause');
+    let sent = await flood(client, connId, () => h.stats.backpressurePauses > 0, 'a backpressure pause');
     assert.ok(sent > 4);
     assert.equal(client.isClosed, false, 'the sending client was disconnected');
     assert.equal(server.isClosed, false, 'the slow server was disconnected');
 
-    // Only senders into that server are paused: other traffic flows, and the paused client
-    // still receives (the slow server can still write to it).
-    otherClient.sendData(other.connId, Buffer.from('unrelated'));
-    assert.equal((await otherServer.expectData(other.connId)).toString(), 'unrelated');
+    // The gateway really stops reading the paused client: queue far more than the kernel
+    // buffers hold, and let the gateway run many turns (round trips on other connections,
+    // which also show that only senders into the slow server are paused). A gateway that kept
+    // reading would forward hundreds of these frames meanwhile.
+    const forwardedAtPause = h.stats.framesClientToServer;
+    for (let i = 0; i < PAUSE_PROBE_FRAMES; i++) client.sendData(connId, numbered(sent++));
+    for (let i = 0; i < PAUSE_PROBE_ROUND_TRIPS; i++) {
+      otherClient.sendData(other.connId, Buffer.from('unrelated'));
+      assert.equal((await otherServer.expectData(other.connId)).toString(), 'unrelated');
+      otherServer.sendData(other.connId, Buffer.from('reply'));
+      await otherClient.expectData(other.connId);
+    }
+    // Minus the probes' own frames, which went client → server too.
+    const forwardedWhilePaused = h.stats.framesClientToServer - forwardedAtPause - PAUSE_PROBE_ROUND_TRIPS;
+    assert.ok(
+      forwardedWhilePaused < PAUSE_PROBE_FRAMES / 2,
+      `the gateway forwarded ${forwardedWhilePaused} of ${PAUSE_PROBE_FRAMES} frames from a client it had paused`,
+    );
+    // The paused client still receives: the slow server can still write to it.
     server.sendData(connId, Buffer.from('downstream'));
     assert.equal((await client.expectData(connId)).toString(), 'downstream');
 
@@ -136,12 +155,12 @@ test('a server that stops reading pauses its senders; all flows again, with noth
     client.sendData(connId, Buffer.from('after'));
     assert.equal((await server.expectData(connId)).toString(), 'after');
     await server.sync();
-    assert.equal(h.stats.framesClientToServer, sent + 2); // plus 'unrelated' and 'after'
+    assert.equal(h.stats.framesClientToServer, sent + 1 + PAUSE_PROBE_ROUND_TRIPS); // plus the probes and 'after'
     assert.equal(h.stats.slowConsumerDisconnects, 0);
   });
 });
 
-test('the server\'s send queue bound holds whatever the mix of senders: several clients pause and resume', async () => {
+test('several clients flooding one slow server are paused and resumed, and lose nothing', async () => {
   await withGateway({ server: { sendQueue: 4 } }, async (h) => {
     const server = await h.server(1);
     const a = await h.client();
@@ -152,11 +171,11 @@ test('the server\'s send queue bound holds whatever the mix of senders: several 
     server.pauseReading();
     let sentA = 0;
     let sentB = 0;
-    // Both flood at once until the gateway has paused each of them.
-    const pausedBoth = (): boolean => h.stats.backpressurePauses >= 2;
+    // Both flood at once until the gateway has paused senders twice.
+    const pausedTwice = (): boolean => h.stats.backpressurePauses >= 2;
     await Promise.all([
-      flood(a, la.connId, pausedBoth, 'both clients being paused').then((n) => (sentA = n)),
-      flood(b, lb.connId, pausedBoth, 'both clients being paused').then((n) => (sentB = n)),
+      flood(a, la.connId, pausedTwice, 'both clients being paused').then((n) => (sentA = n)),
+      flood(b, lb.connId, pausedTwice, 'both clients being paused').then((n) => (sentB = n)),
     ]);
 
     server.resumeReading();
