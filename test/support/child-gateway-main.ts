@@ -1,0 +1,42 @@
+/**
+ * Child program: one gateway on 127.0.0.1 port 0, options from FASTWAY_TEST_GATEWAY
+ * (JSON). Answers `stats`, `memory` (after a full GC; the child runs with --expose-gc),
+ * `errors` (what the gateway logged at error level) and `close`.
+ */
+import { Gateway, type GatewayLogger, type GatewayOptions } from '../../src/index.js';
+import { serveParent } from './child.js';
+
+const errors: string[] = [];
+const logger: GatewayLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error(obj: object, msg: string) {
+    if (errors.length < 100) errors.push(`${msg} ${JSON.stringify(obj)}`);
+  },
+};
+
+const options = JSON.parse(process.env.FASTWAY_TEST_GATEWAY ?? '{}') as GatewayOptions;
+const gateway = new Gateway({ ...options, logger });
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function memory(): NodeJS.MemoryUsage {
+  if (gc === undefined) throw new Error('run with --expose-gc');
+  // Several passes: a closed socket's memory is released over more than one collection.
+  for (let i = 0; i < 4; i++) gc();
+  return process.memoryUsage();
+}
+
+const send = serveParent({
+  stats: () => ({ stats: gateway.stats }),
+  memory: () => ({ memory: memory() }),
+  errors: () => ({ errors }),
+  close: async () => {
+    await gateway.close();
+    setImmediate(() => process.disconnect());
+    return {};
+  },
+});
+
+const bound = await gateway.listen({ client: '127.0.0.1:0', server: '127.0.0.1:0' });
+send('listening', { clientPort: bound.client!.port, serverPort: bound.server!.port });
