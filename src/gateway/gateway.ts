@@ -228,12 +228,14 @@ export class Gateway {
   route(from: Peer, connId: number, buf: Uint8Array, start: number, end: number): void {
     if (connId === 0) {
       this.handleCommand(from, buf, start, end);
+      if (from.isClient && from.state === PeerState.Open && from.queued > this.options.client.sendQueue) this.slowConsumer(from);
       return;
     }
     const route = this.routes.get(connId);
     if (route === undefined) {
       this.counters.staleFrames++;
       from.enqueue(encodeClose(connId), 0, HEADER_SIZE + 5);
+      if (from.isClient && from.queued > this.options.client.sendQueue) this.slowConsumer(from);
       return;
     }
     let to: Peer;
