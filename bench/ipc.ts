@@ -69,9 +69,13 @@ export function serveParent(info: Record<string, unknown>, handle: RequestHandle
   process.send({ type: 'ready', ...info });
 }
 
-/** Child side: reports a fatal error to the parent, then exits once the report is out. */
+/**
+ * Child side: reports a fatal error to the parent, then exits once the report is out. A
+ * system error (ECONNREFUSED…) is reported by its message alone; anything else with its stack.
+ */
 export function failChild(err: unknown): void {
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  const system = err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string';
+  const message = err instanceof Error ? (system ? err.message : (err.stack ?? err.message)) : String(err);
   if (process.send !== undefined && process.connected) {
     process.send({ type: 'fatal', message }, () => process.exit(1));
   } else {

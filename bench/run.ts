@@ -19,6 +19,11 @@ function defaultJsonPath(startedAt: Date): string {
   return fileURLToPath(new URL(`results/${stamp}.json`, import.meta.url));
 }
 
+/** The command line with the value of --auth-key hidden. */
+function redactKey(args: string[]): string[] {
+  return args.map((arg, i) => (args[i - 1] === '--auth-key' ? '(hidden)' : arg.startsWith('--auth-key=') ? '--auth-key=(hidden)' : arg));
+}
+
 function machine(): { cpuModel: string; cpus: number; node: string; [key: string]: unknown } {
   const cpu = cpus();
   return {
@@ -29,7 +34,7 @@ function machine(): { cpuModel: string; cpus: number; node: string; [key: string
     kernel: release(),
     totalMemoryBytes: totalmem(),
     freeMemoryBytes: freemem(),
-    loadAverage: loadavg(),
+    loadAverageAtStart: loadavg(),
   };
 }
 
@@ -55,6 +60,7 @@ async function main(): Promise<number> {
   }
 
   const startedAt = new Date();
+  const machineAtStart = machine();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   log(
     `fastway bench: ${opts.gateway === null ? 'our gateway' : `external gateway ${opts.gateway.client.host}:${opts.gateway.client.port}`}` +
@@ -95,10 +101,11 @@ async function main(): Promise<number> {
     version: 1,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: process.argv.slice(2),
-    machine: machine(),
+    command: redactKey(process.argv.slice(2)),
+    machine: machineAtStart,
     loadAverageAtEnd: loadavg(),
-    options: opts,
+    // The key may be a real gateway's: never write it down.
+    options: { ...opts, authKey: opts.gateway === null ? opts.authKey : '(hidden)' },
     scenarios: reports,
     processes: runner.processes,
   };
