@@ -1,0 +1,6 @@
+/**
+ * The model fuzz of `npm test` (test/hostile-fuzz-model.test.ts) with ten times the runs, or
+ * FASTWAY_FUZZ_RUNS of them.
+ */
+process.env.FASTWAY_FUZZ_RUNS ??= '1500';
+await import('../hostile-fuzz-model.test.js');
