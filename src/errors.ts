@@ -29,7 +29,13 @@ export type ProtocolErrorCode =
   /** Data on a virtual connection the sender is not an end of. */
   | 'ERR_FORGED_CONN_ID'
   /** A gateway told an endpoint about a virtual connection it never dialed or was never offered. */
-  | 'ERR_UNKNOWN_CONN_ID';
+  | 'ERR_UNKNOWN_CONN_ID'
+  /** A text WebSocket message: frames travel in binary messages only. */
+  | 'ERR_TEXT_MESSAGE'
+  /** A WebSocket message that does not end on a frame boundary (or holds no frame). */
+  | 'ERR_PARTIAL_FRAME'
+  /** A WebSocket message broke the WebSocket protocol itself (bad opcode, unmasked, bad close code...). */
+  | 'ERR_WEBSOCKET_PROTOCOL';
 
 /** A peer broke the wire protocol. The physical connection it arrived on is closed. */
 export class ProtocolError extends FastwayError {
