@@ -1,15 +1,71 @@
+import WebSocket from 'ws';
+import { InvalidOptionError } from '../errors.js';
 import { parseGatewayAddress } from './address.js';
 import { startClient, startServer } from './attach.js';
 import type { Endpoint } from './endpoint.js';
 import { type EndpointOptions, resolveEndpointOptions, resolveServerOptions, type ServerEndpointOptions } from './options.js';
 import { connectTcp } from './tcp-transport.js';
+import { checkTlsOptions, connectTls, type TlsOptions } from './tls-transport.js';
+import type { Transport } from './transport.js';
+import { connectWebSocket, isWebSocketAddress, parseWebSocketAddress, type WebSocketLike } from './websocket-transport.js';
+
+/** Options of `dialClient` in Node: the endpoint's, plus TLS settings for `tls://` and `wss://`. */
+export interface DialClientOptions<T = Uint8Array> extends EndpointOptions<T> {
+  /** TLS settings (a private CA, a client certificate); only with a `tls://` or `wss://` address. */
+  tls?: TlsOptions;
+}
+
+/** Options of `dialServer` in Node: the server endpoint's, plus TLS settings for `tls://`. */
+export interface DialServerOptions<T = Uint8Array> extends ServerEndpointOptions<T> {
+  /** TLS settings (`ca` to trust the gateway; `cert` and `key` for a gateway that requires them); only with `tls://`. */
+  tls?: TlsOptions;
+}
+
+const TLS_PREFIX = /^tls:\/\//i;
+
+/** Opens the transport `addr` names: `ws://`/`wss://` (clients only), `tls://host:port`, or `host:port` (TCP). */
+async function openTransport(addr: string, kind: 'client' | 'server', timeoutMs: number, tlsOption: unknown): Promise<Transport> {
+  const tlsOptions = checkTlsOptions(tlsOption);
+  if (isWebSocketAddress(addr)) {
+    if (kind === 'server') {
+      throw new InvalidOptionError('addr', `game servers connect to the gateway's server listener over TCP or TLS (host:port or tls://host:port), got ${JSON.stringify(addr)}`);
+    }
+    const url = parseWebSocketAddress(addr);
+    if (tlsOption !== undefined && !url.startsWith('wss:')) throw new InvalidOptionError('tls', 'applies to tls:// and wss:// addresses only');
+    const create = (href: string): WebSocketLike =>
+      new WebSocket(href, {
+        perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
+        ...(tlsOptions as WebSocket.ClientOptions),
+      }) as unknown as WebSocketLike;
+    return connectWebSocket(url, timeoutMs, create, 'send-callback');
+  }
+  if (typeof addr === 'string' && TLS_PREFIX.test(addr)) {
+    const { host, port } = parseAddress(addr.slice(6), addr);
+    return connectTls(host, port, timeoutMs, tlsOptions);
+  }
+  const { host, port } = parseGatewayAddress(addr);
+  if (tlsOption !== undefined) throw new InvalidOptionError('tls', 'applies to tls:// and wss:// addresses only');
+  return connectTcp(host, port, timeoutMs);
+}
+
+function parseAddress(rest: string, addr: string): { host: string; port: number } {
+  if (rest.startsWith('tcp://')) throw new InvalidOptionError('addr', `must be tls://host:port, got ${JSON.stringify(addr)}`);
+  try {
+    return parseGatewayAddress(rest);
+  } catch {
+    throw new InvalidOptionError('addr', `must be tls://host:port (IPv6 as tls://[::1]:port) with a port from 1 to 65535, got ${JSON.stringify(addr)}`);
+  }
+}
 
 /**
  * Connects to the gateway's client listener as a game client.
  *
- * @param addr `host:port` of the gateway's client listener (IPv6 as `[::1]:7000`).
+ * @param addr the gateway's client listener: `host:port` (TCP; IPv6 as `[::1]:7000`),
+ *   `tls://host:port` (TCP with TLS), or `ws://host:port/path` / `wss://…` (WebSocket).
  * @throws (rejects) `InvalidOptionError` for bad options or address; `ConnectError` when
- *   the gateway cannot be reached within `connectTimeout`.
+ *   the gateway cannot be reached within `connectTimeout` (or its certificate does not
+ *   check out).
  *
  * @example
  * const client = await dialClient('127.0.0.1:7000', { format: json<Chat>() });
@@ -17,10 +73,9 @@ import { connectTcp } from './tcp-transport.js';
  * conn.send({ text: 'hi' });
  * console.log(await conn.receive());
  */
-export async function dialClient<T = Uint8Array>(addr: string, options?: EndpointOptions<T>): Promise<Endpoint<T>> {
+export async function dialClient<T = Uint8Array>(addr: string, options?: DialClientOptions<T>): Promise<Endpoint<T>> {
   const resolved = resolveEndpointOptions(options);
-  const { host, port } = parseGatewayAddress(addr);
-  const transport = await connectTcp(host, port, resolved.connectTimeout);
+  const transport = await openTransport(addr, 'client', resolved.connectTimeout, options?.tls);
   return startClient(transport, resolved);
 }
 
@@ -30,17 +85,18 @@ export async function dialClient<T = Uint8Array>(addr: string, options?: Endpoin
  * the endpoint sends one `New`, and the gateway's `Open` (which it sends only on an
  * authenticated connection) is the confirmation. See docs/api.md, "Server handshake".
  *
+ * @param addr the gateway's server listener: `host:port` (TCP) or `tls://host:port`.
  * @throws (rejects) `InvalidOptionError`; `ConnectError`; `AuthError` when the gateway
- *   closes the connection during the handshake or right after the reply (a wrong key);
- *   `HandshakeTimeoutError` when it does not finish within `authTimeout`.
+ *   closes the connection during the handshake or right after the reply (a wrong key, or
+ *   with TLS a certificate it does not accept); `HandshakeTimeoutError` when it does not
+ *   finish within `authTimeout`.
  *
  * @example
  * const server = await dialServer('10.0.0.1:7001', { serverId: 1, authKey: process.env.KEY! });
  * for await (const conn of server) serve(conn);
  */
-export async function dialServer<T = Uint8Array>(addr: string, options: ServerEndpointOptions<T>): Promise<Endpoint<T>> {
+export async function dialServer<T = Uint8Array>(addr: string, options: DialServerOptions<T>): Promise<Endpoint<T>> {
   const resolved = resolveServerOptions(options);
-  const { host, port } = parseGatewayAddress(addr);
-  const transport = await connectTcp(host, port, resolved.connectTimeout);
+  const transport = await openTransport(addr, 'server', resolved.connectTimeout, options.tls);
   return startServer(transport, resolved);
 }

@@ -1,0 +1,65 @@
+/**
+ * fastway for browsers: the endpoint library with the WebSocket transport, and nothing
+ * that needs Node. The API and errors are those of the package root, less the gateway:
+ * `dialClient` takes `ws://` and `wss://` addresses (a browser cannot open TCP), and
+ * `dialServer` rejects (game servers run in Node, over TCP or TLS).
+ *
+ * Bundlers pick this entry through the package's `browser` export condition or the
+ * `fastway/browser` subpath; `dist/browser/fastway.js` is a ready ESM bundle of it.
+ */
+import { ConnectError, InvalidOptionError } from './errors.js';
+import { startClient } from './endpoint/attach.js';
+import type { Endpoint } from './endpoint/endpoint.js';
+import { type EndpointOptions, resolveEndpointOptions, type ServerEndpointOptions } from './endpoint/options.js';
+import { connectWebSocket, parseWebSocketAddress, type WebSocketLike } from './endpoint/websocket-transport.js';
+
+export * from './errors.js';
+export * as protocol from './protocol/index.js';
+export { attachClient, attachServer } from './endpoint/attach.js';
+export { Endpoint, type DialOptions, type EndpointKind } from './endpoint/endpoint.js';
+export { VirtualConnection } from './endpoint/virtual-connection.js';
+export { raw, utf8, json, defineFormat, type Format, type FormatSpec } from './endpoint/format.js';
+export { ENDPOINT_DEFAULTS, type EndpointOptions, type ServerEndpointOptions } from './endpoint/options.js';
+export type { Transport, TransportHandler } from './endpoint/transport.js';
+export { WebSocketTransport, connectWebSocket, type WebSocketLike } from './endpoint/websocket-transport.js';
+
+type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/**
+ * Connects to the gateway's WebSocket listener as a game client, with the browser's
+ * `WebSocket`.
+ *
+ * @param addr `ws://host:port/path` or `wss://host:port/path`.
+ * @throws (rejects) `InvalidOptionError` for bad options or an address that is not
+ *   `ws://`/`wss://`; `ConnectError` when the gateway cannot be reached within
+ *   `connectTimeout` (or this environment has no `WebSocket`).
+ *
+ * @example
+ * const client = await dialClient('wss://play.example/fastway', { format: json<Chat>() });
+ * const conn = await client.dial(1);
+ * conn.send({ text: 'hi' });
+ */
+export async function dialClient<T = Uint8Array>(addr: string, options?: EndpointOptions<T>): Promise<Endpoint<T>> {
+  const resolved = resolveEndpointOptions(options);
+  if (typeof addr !== 'string' || !/^wss?:\/\//i.test(addr)) {
+    throw new InvalidOptionError('addr', `in a browser the gateway is reached over WebSocket: ws://host:port/path or wss://…, got ${JSON.stringify(addr)}`);
+  }
+  const url = parseWebSocketAddress(addr);
+  const Socket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof Socket !== 'function') throw new ConnectError(`cannot connect to ${url}: this environment has no WebSocket`);
+  const transport = await connectWebSocket(url, resolved.connectTimeout, (href) => new Socket(href), 'poll');
+  return startClient(transport, resolved);
+}
+
+/**
+ * Not available in browsers: game servers connect to the gateway's server listener over
+ * TCP or TLS, which a browser cannot open. Always rejects with `InvalidOptionError`
+ * (`addr`). Use the package root in Node, or `attachServer` over a transport of your own.
+ */
+export async function dialServer<T = Uint8Array>(addr: string, options: ServerEndpointOptions<T>): Promise<Endpoint<T>> {
+  void options;
+  throw new InvalidOptionError(
+    'addr',
+    `dialServer is not available in browsers: game servers connect over TCP or TLS from Node (got ${JSON.stringify(addr)})`,
+  );
+}
