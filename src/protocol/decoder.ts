@@ -14,6 +14,9 @@ export interface FrameSink {
   onFrame(connId: number, buf: Uint8Array, start: number, end: number): boolean | void;
 }
 
+/** Smallest buffer started for a frame that spans chunks. */
+const MIN_PARTIAL = 4096;
+
 /**
  * A streaming decoder of frames from a byte stream split at arbitrary points.
  *
@@ -26,9 +29,15 @@ export class FrameDecoder {
   /** Bytes of a split Length field read so far (0 to 3), and their value (little-endian). */
   private headLen = 0;
   private headValue = 0;
-  /** The frame being assembled across chunks, once its Length is known. */
+  /**
+   * The frame being assembled across chunks, once its Length is known. It grows with what
+   * arrives (doubling, up to `partialSize`), so a peer that announces a large frame and
+   * stalls makes the decoder hold about what it really sent, not the announced size.
+   */
   private partial: Uint8Array | null = null;
   private partialLen = 0;
+  /** Whole size of the frame in `partial`, header included. */
+  private partialSize = 0;
   private stopped = false;
 
   constructor(maxPacketSize: number = DEFAULT_MAX_PACKET_SIZE) {
@@ -70,7 +79,7 @@ export class FrameDecoder {
       this.checkLength(length);
       const frameEnd = pos + LENGTH_SIZE + length;
       if (frameEnd > len) {
-        this.startPartial(length);
+        this.startPartial(length, available);
         this.partial!.set(chunk.subarray(pos, len), 0);
         this.partialLen = available;
         return;
@@ -101,29 +110,37 @@ export class FrameDecoder {
       if (this.headLen < LENGTH_SIZE) return -1;
       const length = value >>> 0;
       this.checkLength(length);
-      this.startPartial(length);
+      this.startPartial(length, LENGTH_SIZE + chunk.length - pos);
       writeU32(this.partial!, 0, length);
       this.partialLen = LENGTH_SIZE;
       this.headLen = 0;
       this.headValue = 0;
     }
-    const frame = this.partial!;
-    const take = Math.min(frame.length - this.partialLen, chunk.length - pos);
+    const take = Math.min(this.partialSize - this.partialLen, chunk.length - pos);
+    let frame = this.partial!;
+    if (this.partialLen + take > frame.length) {
+      const grown = new Uint8Array(Math.min(this.partialSize, Math.max(frame.length * 2, this.partialLen + take)));
+      grown.set(frame.subarray(0, this.partialLen), 0);
+      this.partial = frame = grown;
+    }
     frame.set(chunk.subarray(pos, pos + take), this.partialLen);
     this.partialLen += take;
     pos += take;
-    if (this.partialLen < frame.length) return -1;
+    if (this.partialLen < this.partialSize) return -1;
+    const size = this.partialSize;
     this.partial = null;
     this.partialLen = 0;
-    if (sink.onFrame(readU32(frame, LENGTH_SIZE), frame, 0, frame.length) === false) {
+    if (sink.onFrame(readU32(frame, LENGTH_SIZE), frame, 0, size) === false) {
       this.stopped = true;
       return -1;
     }
     return pos;
   }
 
-  private startPartial(length: number): void {
-    this.partial = new Uint8Array(LENGTH_SIZE + length);
+  /** Starts assembling a frame of `length` (its Length field), with room for `have` bytes at first. */
+  private startPartial(length: number, have: number): void {
+    this.partialSize = LENGTH_SIZE + length;
+    this.partial = new Uint8Array(Math.min(this.partialSize, Math.max(MIN_PARTIAL, 2 * have)));
     this.partialLen = 0;
   }
 
