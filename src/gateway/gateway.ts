@@ -1,8 +1,10 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { ListenError, ProtocolError, type ProtocolErrorCode } from '../errors.js';
+import type { Server, Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
+import { InvalidOptionError, ListenError, ProtocolError, type ProtocolErrorCode } from '../errors.js';
 import { CommandType, parseCommand, type Command, encodeAccept, encodeClose, encodeOpen, encodePing, encodeRefuse } from '../protocol/command.js';
-import { HEADER_SIZE } from '../protocol/frame.js';
+import { HEADER_SIZE, LENGTH_SIZE } from '../protocol/frame.js';
 import { createChallenge, HANDSHAKE_REPLY_SIZE, verifyHandshakeReply, decodeHandshakeReply } from '../protocol/handshake.js';
+import type { GatewaySocket } from './gateway-socket.js';
 import { IdAllocator } from './id-allocator.js';
 import { LogRateLimiter } from './log-rate-limiter.js';
 import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
@@ -10,6 +12,8 @@ import { Peer, PeerKind, PeerState } from './peer.js';
 import { Route } from './route.js';
 import { ServerRegistry } from './server-registry.js';
 import { type DisconnectReason, emptyStats, type GatewayStats, type RefuseReason } from './stats.js';
+import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, createSocketListener, resolveTls, secureContextOptions, type ServerTlsOptions, type TlsOptions } from './tls.js';
+import { createWebSocketListener } from './websocket-listener.js';
 
 /** An address a listener is bound to. */
 export interface BoundAddress {
@@ -21,6 +25,21 @@ export interface BoundAddress {
 export interface ListenAddresses {
   client?: string;
   server?: string;
+  /** The WebSocket client listener (WSS when `client.tls` is set); see `client.webSocket`. */
+  clientWs?: string;
+}
+
+/** The addresses {@link Gateway.listen} bound, by listener. */
+export interface BoundAddresses {
+  client?: BoundAddress;
+  server?: BoundAddress;
+  clientWs?: BoundAddress;
+}
+
+/** New certificates for {@link Gateway.updateTls}; a listener not named keeps its own. */
+export interface TlsUpdate {
+  client?: TlsOptions;
+  server?: ServerTlsOptions;
 }
 
 /** Sweeps per ping interval: silence is measured in quarters of the interval. */
@@ -59,6 +78,9 @@ export class Gateway {
   private readonly clientIds = new IdAllocator((id) => this.clients.has(id));
   private readonly connIds = new IdAllocator((id) => this.routes.has(id) || this.pendingOwners.has(id));
   private readonly listeners: Server[] = [];
+  /** TLS listeners by side, for {@link updateTls}. */
+  private readonly tlsListeners: { side: 'client' | 'server'; server: TlsServer }[] = [];
+  private readonly sweeping = new Set<PeerKind>();
   /** Sockets taken over and not yet closed; {@link close} waits for them. */
   private openSockets = 0;
   private socketsGoneWaiters: (() => void)[] = [];
@@ -111,27 +133,40 @@ export class Gateway {
    * to. Rejects with a {@link ListenError} (`ERR_ADDRESS_IN_USE` when the port is taken),
    * closing any listener it opened.
    */
-  async listen(addresses: ListenAddresses): Promise<{ client?: BoundAddress; server?: BoundAddress }> {
+  async listen(addresses: ListenAddresses): Promise<BoundAddresses> {
     if (this.closing) throw new ListenError('ERR_LISTEN', 'the gateway is closed');
-    const result: { client?: BoundAddress; server?: BoundAddress } = {};
+    const result: BoundAddresses = {};
     const opened: Server[] = [];
+    const { client, server } = this.options;
+    const onTlsError = (side: 'client' | 'server') => (err: Error, socket: Socket) => this.tlsFailed(side, err, socket);
     try {
       if (addresses.client !== undefined) {
-        const server = await this.openListener(addresses.client, 'client', (s) => this.handleClientSocket(s));
-        opened.push(server);
-        result.client = boundAddress(server);
+        const listener = createSocketListener(client.tls, CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, (s) => this.handleClientSocket(s), onTlsError('client'));
+        opened.push(await this.openListener(listener, addresses.client, 'client'));
+        result.client = boundAddress(listener);
         this.startSweep(PeerKind.Client);
       }
       if (addresses.server !== undefined) {
-        const server = await this.openListener(addresses.server, 'server', (s) => this.handleServerSocket(s));
-        opened.push(server);
-        result.server = boundAddress(server);
+        const listener = createSocketListener(server.tls, server.authTimeout, (s) => this.handleServerSocket(s), onTlsError('server'));
+        opened.push(await this.openListener(listener, addresses.server, 'server'));
+        result.server = boundAddress(listener);
         this.startSweep(PeerKind.Server);
       }
+      if (addresses.clientWs !== undefined) {
+        const listener = createWebSocketListener(
+          { ...client.webSocket, tls: client.tls, maxPayload: this.options.maxPacketSize + LENGTH_SIZE },
+          (s) => this.handleClientSocket(s),
+          (remote, status, reason) => this.upgradeRefused(remote, status, reason),
+          onTlsError('client'),
+        );
+        opened.push(await this.openListener(listener, addresses.clientWs, 'client WebSocket'));
+        result.clientWs = boundAddress(listener);
+        this.startSweep(PeerKind.Client);
+      }
     } catch (err) {
-      for (const server of opened) {
-        server.close();
-        this.listeners.splice(this.listeners.indexOf(server), 1);
+      for (const listener of opened) {
+        listener.close();
+        this.forgetListener(listener);
       }
       throw err;
     }
@@ -139,10 +174,31 @@ export class Gateway {
   }
 
   /**
+   * Replaces the certificates of the TLS listeners (for a renewal; a reload on SIGHUP).
+   * Connections already up keep theirs; new ones get the new. Checks everything before
+   * changing anything.
+   * @throws InvalidOptionError when a certificate, key or CA is unusable, or names a listener
+   *   that was not configured with TLS, or adds or drops `server.tls.ca`.
+   */
+  updateTls(update: TlsUpdate): void {
+    const client = resolveTls('client.tls', update.client, false);
+    const server = resolveTls('server.tls', update.server, true);
+    if (client !== null && this.options.client.tls === null) throw new InvalidOptionError('client.tls', 'the client listeners were not configured with TLS');
+    if (server !== null && this.options.server.tls === null) throw new InvalidOptionError('server.tls', 'the server listener was not configured with TLS');
+    if (server !== null && (server.ca === undefined) !== (this.options.server.tls!.ca === undefined)) {
+      throw new InvalidOptionError('server.tls.ca', 'mutual TLS cannot be turned on or off by a reload: give a CA exactly when the gateway started with one');
+    }
+    for (const { side, server: listener } of this.tlsListeners) {
+      const tls = side === 'client' ? client : server;
+      if (tls !== null) listener.setSecureContext(secureContextOptions(tls));
+    }
+  }
+
+  /**
    * Takes over an accepted client connection (what the client listener does for each
    * connection; other listeners, such as WebSocket, hand theirs in the same way).
    */
-  handleClientSocket(socket: Socket): void {
+  handleClientSocket(socket: GatewaySocket): void {
     if (!this.admit(socket)) return;
     const peer = new Peer(this, PeerKind.Client, socket, this.options.maxPacketSize);
     peer.id = this.clientIds.allocate();
@@ -199,6 +255,9 @@ export class Gateway {
     if (this.closing) return this.closing;
     this.closing = (async () => {
       const listenersClosed = this.listeners.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      for (const server of this.listeners) {
+        if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
+      }
       for (const timer of this.sweepTimers) clearInterval(timer);
       this.sweepTimers.length = 0;
       for (const peer of [...this.handshaking, ...this.clients.values(), ...this.servers.peers()]) {
@@ -211,6 +270,8 @@ export class Gateway {
       this.flushImmediate = null;
       this.dirty = [];
       this.listeners.length = 0;
+      this.tlsListeners.length = 0;
+      this.sweeping.clear();
       this.notifyIfNoRoutes();
     })();
     return this.closing;
@@ -275,7 +336,8 @@ export class Gateway {
 
   /** @internal The socket of `peer` failed; its 'close' follows. */
   socketFailed(peer: Peer, err: Error): void {
-    this.disconnect(peer, 'socket_error', err);
+    if (err instanceof ProtocolError) this.protocolError(peer, err); // a WebSocket client's message broke the rules
+    else this.disconnect(peer, 'socket_error', err);
   }
 
   /** @internal The socket of `peer` closed. */
@@ -542,7 +604,8 @@ export class Gateway {
       }
       peer.blockedSenders = null;
     }
-    peer.socket.destroy();
+    if (peer.socket.closeFor !== undefined) peer.socket.closeFor(reason);
+    else peer.socket.destroy();
     if (wasOpen) {
       const what = peer.isClient ? 'client' : 'server';
       this.options.logger.info(
@@ -554,7 +617,7 @@ export class Gateway {
 
   // ---- Listeners and liveness ----
 
-  private admit(socket: Socket): boolean {
+  private admit(socket: GatewaySocket): boolean {
     if (this.closing || socket.destroyed) {
       socket.destroy();
       return false;
@@ -564,10 +627,29 @@ export class Gateway {
     return true;
   }
 
-  private openListener(address: string, which: 'client' | 'server', onSocket: (s: Socket) => void): Promise<Server> {
+  /** A failed TLS handshake (a server without a certificate signed by the CA, a scanner...). */
+  private tlsFailed(side: 'client' | 'server', err: Error, socket: Socket): void {
+    this.counters.tlsHandshakeFailures++;
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.logLimited('info', remote, { event: 'tls_handshake_failed', listener: side, remote, err: err.message }, 'TLS handshake failed');
+  }
+
+  /** An HTTP request to the WebSocket listener that was not a usable upgrade. */
+  private upgradeRefused(remote: string, status: number, reason: string): void {
+    this.counters.webSocketUpgradesRefused++;
+    this.logLimited('info', remote, { event: 'websocket_refused', remote, status, reason }, 'WebSocket upgrade refused');
+  }
+
+  private forgetListener(server: Server): void {
+    const i = this.listeners.indexOf(server);
+    if (i >= 0) this.listeners.splice(i, 1);
+    const j = this.tlsListeners.findIndex((l) => l.server === server);
+    if (j >= 0) this.tlsListeners.splice(j, 1);
+  }
+
+  private openListener(server: Server, address: string, which: 'client' | 'server' | 'client WebSocket'): Promise<Server> {
     const { host, port } = parseHostPort(address, which);
     return new Promise<Server>((resolve, reject) => {
-      const server = createServer({ noDelay: true }, onSocket);
       server.on('error', (err: NodeJS.ErrnoException) => {
         if (!server.listening) {
           const code = err.code === 'EADDRINUSE' ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN';
@@ -578,12 +660,15 @@ export class Gateway {
       });
       server.listen({ host, port }, () => {
         this.listeners.push(server);
+        if ('setSecureContext' in server) this.tlsListeners.push({ side: which === 'server' ? 'server' : 'client', server: server as TlsServer });
         resolve(server);
       });
     });
   }
 
   private startSweep(kind: PeerKind): void {
+    if (this.sweeping.has(kind)) return; // one sweep per kind, however many listeners
+    this.sweeping.add(kind);
     const interval = kind === PeerKind.Client ? this.options.client.pingInterval : this.options.server.pingInterval;
     const timer = setInterval(() => this.sweep(kind), Math.max(1, Math.floor(interval / SWEEPS_PER_INTERVAL)));
     this.sweepTimers.push(timer);
@@ -620,9 +705,9 @@ export class Gateway {
 
 // Socket handlers, defined once: `this` is the socket, its peer hangs off a symbol.
 const kPeer = Symbol('fastway.peer');
-type PeerSocket = Socket & { [kPeer]: Peer };
+type PeerSocket = GatewaySocket & { [kPeer]: Peer };
 
-function attach(socket: Socket, peer: Peer, onData: (this: PeerSocket, chunk: Buffer) => void): void {
+function attach(socket: GatewaySocket, peer: Peer, onData: (this: PeerSocket, chunk: Buffer) => void): void {
   (socket as PeerSocket)[kPeer] = peer;
   socket.on('data', onData);
   socket.on('error', onSocketError);

@@ -72,6 +72,8 @@ export class GatewayMetrics {
     counter('backpressure_pauses_total', 'Times a congested server paused a client sending to it.', (s) => s.backpressurePauses);
     counter('pings_sent_total', 'Pings sent to silent peers.', (s) => s.pingsSent);
     counter('silent_peers_dropped_total', 'Peers dropped for staying silent after a ping.', (s) => s.silentPeersDropped);
+    counter('tls_handshake_failures_total', 'TLS handshakes that failed (with mutual TLS: servers without a CA-signed certificate).', (s) => s.tlsHandshakeFailures);
+    counter('websocket_upgrades_refused_total', 'Requests to the WebSocket listener refused (path, origin, not an upgrade).', (s) => s.webSocketUpgradesRefused);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
   }
 

@@ -2,6 +2,18 @@ import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, MAX_U32 } from '../protocol/frame.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type GatewayLogger, silentLogger } from './logger.js';
+import { type ResolvedTls, resolveTls, type ServerTlsOptions, type TlsOptions } from './tls.js';
+
+/** Options of the WebSocket client listener (opened by `listen({ clientWs })`). */
+export interface WebSocketListenerOptions {
+  /** The request path upgraded to WebSocket; other paths get 404. @default '/' */
+  path?: string;
+  /**
+   * `Origin`s allowed to connect (like `https://game.example.com`); an upgrade from another
+   * origin gets 403. A request without `Origin` (not from a browser) is allowed. @default any
+   */
+  origins?: readonly string[];
+}
 
 /** Options of the client listener (game clients; faces the internet). */
 export interface ClientListenerOptions {
@@ -13,6 +25,10 @@ export interface ClientListenerOptions {
   pingInterval?: number;
   /** Messages buffered for one client before it is disconnected as a slow consumer. @default 1024 */
   sendQueue?: number;
+  /** Turns the client TCP listener into TLS and the WebSocket listener into WSS. @default plain */
+  tls?: TlsOptions;
+  /** The WebSocket client listener. */
+  webSocket?: WebSocketListenerOptions;
 }
 
 /** Options of the server listener (game servers; keep it on a private network). */
@@ -35,6 +51,8 @@ export interface ServerListenerOptions {
   pingInterval?: number;
   /** Messages buffered for one server before the gateway stops reading from its senders. @default 102400 */
   sendQueue?: number;
+  /** Turns the server listener into TLS; with `ca`, servers must present a certificate signed by it. @default plain */
+  tls?: ServerTlsOptions;
 }
 
 /** Options of {@link Gateway}. */
@@ -52,10 +70,14 @@ export interface GatewayOptions {
 /** Options after defaults are applied and every value is checked. */
 export interface ResolvedGatewayOptions {
   maxPacketSize: number;
-  client: Required<ClientListenerOptions>;
-  server: Required<Omit<ServerListenerOptions, 'authKey' | 'authKeysById'>> & {
+  client: Required<Omit<ClientListenerOptions, 'tls' | 'webSocket'>> & {
+    tls: ResolvedTls | null;
+    webSocket: { path: string; origins: ReadonlySet<string> | null };
+  };
+  server: Required<Omit<ServerListenerOptions, 'authKey' | 'authKeysById' | 'tls'>> & {
     authKey: readonly string[];
     authKeysById: ReadonlyMap<number, readonly string[]>;
+    tls: ResolvedTls | null;
   };
   logger: GatewayLogger;
 }
@@ -109,6 +131,40 @@ function authKeysById(value: unknown): ReadonlyMap<number, readonly string[]> {
   return byId;
 }
 
+/** An `Origin` as the listener compares it: the URL origin, lower case; `null` when malformed. */
+export function normaliseOrigin(text: string): string | null {
+  try {
+    const origin = new URL(text).origin;
+    return origin === 'null' ? null : origin.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['webSocket'] {
+  if (value === undefined) return { path: '/', origins: null };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError('client.webSocket', 'must be an object { path?, origins? }');
+  }
+  const { path = '/', origins } = value as WebSocketListenerOptions;
+  if (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path)) {
+    throw new InvalidOptionError('client.webSocket.path', `must be a path starting with / (no spaces, ? or #), got ${JSON.stringify(path)}`);
+  }
+  if (origins === undefined) return { path, origins: null };
+  if (!Array.isArray(origins) || origins.length === 0) {
+    throw new InvalidOptionError('client.webSocket.origins', 'must be a non-empty array of origins like https://game.example.com');
+  }
+  const allowed = new Set<string>();
+  for (const origin of origins as unknown[]) {
+    const normalised = typeof origin === 'string' ? normaliseOrigin(origin) : null;
+    if (normalised === null) {
+      throw new InvalidOptionError('client.webSocket.origins', `${JSON.stringify(origin)} is not an origin like https://game.example.com`);
+    }
+    allowed.add(normalised);
+  }
+  return { path, origins: allowed };
+}
+
 /** Applies defaults to `options` and validates every field; never mutates the input. */
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
   if (options === null || typeof options !== 'object') {
@@ -129,6 +185,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxPending: integer('client.maxPending', c.maxPending, D.client.maxPending, L.maxPending),
       pingInterval: integer('client.pingInterval', c.pingInterval, D.client.pingInterval, L.pingInterval),
       sendQueue: integer('client.sendQueue', c.sendQueue, D.client.sendQueue, L.sendQueue),
+      tls: resolveTls('client.tls', c.tls, false),
+      webSocket: webSocketOptions(c.webSocket),
     },
     server: {
       authKey: authKeys(s.authKey),
@@ -137,6 +195,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxPending: integer('server.maxPending', s.maxPending, D.server.maxPending, L.maxPending),
       pingInterval: integer('server.pingInterval', s.pingInterval, D.server.pingInterval, L.pingInterval),
       sendQueue: integer('server.sendQueue', s.sendQueue, D.server.sendQueue, L.sendQueue),
+      tls: resolveTls('server.tls', s.tls, true),
     },
     logger: options.logger ?? silentLogger,
   };

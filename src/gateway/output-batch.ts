@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { GatewaySocket } from './gateway-socket.js';
 
 /** Batches up to this size are copied into one buffer; larger ones go out as views. */
 const MAX_COALESCE_BYTES = 256 * 1024;
@@ -43,7 +43,7 @@ export class OutputBatch {
   }
 
   /** Writes the batch to `socket` (one write, or a corked run of views for a big batch). */
-  writeTo(socket: Socket, onWritten: (err?: Error | null) => void): void {
+  writeTo(socket: GatewaySocket, onWritten: (err?: Error | null) => void): void {
     const n = this.count;
     if (n === 0) return;
     const { bufs, starts, ends } = this;

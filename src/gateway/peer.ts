@@ -1,6 +1,6 @@
-import type { Socket } from 'node:net';
 import { FrameDecoder, type FrameSink } from '../protocol/decoder.js';
 import type { Gateway } from './gateway.js';
+import type { GatewaySocket } from './gateway-socket.js';
 import type { Route } from './route.js';
 import { OutputBatch } from './output-batch.js';
 
@@ -71,7 +71,7 @@ export class Peer implements FrameSink {
   constructor(
     readonly gateway: Gateway,
     readonly kind: PeerKind,
-    readonly socket: Socket,
+    readonly socket: GatewaySocket,
     maxPacketSize: number,
   ) {
     this.state = kind === PeerKind.Server ? PeerState.Handshake : PeerState.Open;

@@ -71,6 +71,10 @@ export interface GatewayStats {
   pingsSent: number;
   /** Peers dropped after staying silent through a ping. */
   silentPeersDropped: number;
+  /** TLS handshakes that failed on either listener (with mutual TLS: servers without a CA-signed certificate). */
+  tlsHandshakeFailures: number;
+  /** Requests to the WebSocket listener refused (wrong path or origin, not an upgrade, a bad upgrade). */
+  webSocketUpgradesRefused: number;
 }
 
 /** A zeroed stats record. */
@@ -109,5 +113,7 @@ export function emptyStats(): GatewayStats {
     backpressurePauses: 0,
     pingsSent: 0,
     silentPeersDropped: 0,
+    tlsHandshakeFailures: 0,
+    webSocketUpgradesRefused: 0,
   };
 }
