@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ConnectError, ConnectionClosedError, dialClient, dialServer, EndpointClosedError, InvalidOptionError, ProtocolError } from '../src/index.js';
+import { ConnectError, ConnectionClosedError, dialClient, dialServer, type Endpoint, EndpointClosedError, InvalidOptionError, ProtocolError } from '../src/index.js';
 import { CommandType, HEADER_SIZE, decodeFrames, encodeAccept, encodeDataFrame, encodeOpen, parseCommand } from '../src/protocol/index.js';
 import { openResources, pattern } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
@@ -85,7 +85,7 @@ function command(frame: { connId: number; message: Uint8Array }) {
 }
 
 /** Dials `remote` from `client` and plays the gateway's side: Open and Accept in one message. */
-async function dialThroughFake(client: Awaited<ReturnType<typeof dialClient>>, ws: WebSocket, rec: ReturnType<typeof recordMessages>, connId: number, remote: number) {
+async function dialThroughFake(client: Endpoint, ws: WebSocket, rec: ReturnType<typeof recordMessages>, connId: number, remote: number) {
   const dialing = client.dial(remote);
   const newFrames = wholeFrames(await rec.next());
   assert.equal(command(newFrames[0]!).type, CommandType.New);
