@@ -13,7 +13,7 @@ export * from './errors.js';
 export * as protocol from './protocol/index.js';
 
 // The gateway.
-export { Gateway, type BoundAddress, type ListenAddresses } from './gateway/gateway.js';
+export { Gateway, type BoundAddress, type BoundAddresses, type ListenAddresses, type TlsUpdate } from './gateway/gateway.js';
 export { GatewayMetrics, MetricsServer, type MetricsServerOptions } from './gateway/metrics.js';
 export {
   GATEWAY_DEFAULTS,
@@ -21,7 +21,9 @@ export {
   type ClientListenerOptions,
   type ServerListenerOptions,
   type ResolvedGatewayOptions,
+  type WebSocketListenerOptions,
 } from './gateway/options.js';
+export type { TlsOptions as ListenerTlsOptions, ServerTlsOptions as ServerListenerTlsOptions } from './gateway/tls.js';
 export type { GatewayStats, RefuseReason, DisconnectReason } from './gateway/stats.js';
 export type { GatewayLogger } from './gateway/logger.js';
 

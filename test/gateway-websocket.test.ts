@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import type { ClientOptions } from 'ws';
 import { Gateway, InvalidOptionError } from '../src/index.js';
 import { CommandType, encodeDataFrame, encodeNew, encodePing } from '../src/protocol/index.js';
-import { endsOnFrameBoundary } from '../src/gateway/websocket-listener.js';
+import { endsOnFrameBoundary, maxWebSocketPayload } from '../src/gateway/websocket-listener.js';
 import { type GatewayHarness, KEY, type TestGatewayOptions, pattern, withGateway } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
 import { WsRawClient } from './support/ws-raw-client.js';
@@ -230,18 +230,32 @@ describe('protocol errors on the WebSocket listener', () => {
     });
   });
 
-  test('a message larger than maxPacketSize + 4 is refused by ws (1009) and counted as too large', async () => {
-    await withWs({ maxPacketSize: 1024 }, async ({ h, connect }) => {
+  test('a message over maxPacketSize + 4 + 64 KiB is refused by ws (1009) and counted as too large; one at the limit passes', async () => {
+    const maxPacketSize = 1024;
+    const limit = maxWebSocketPayload(maxPacketSize);
+    assert.equal(limit, maxPacketSize + 4 + 64 * 1024);
+    /** Whole frames on `connId` totalling exactly `total` bytes, each at most maxPacketSize + 4. */
+    const framesOf = (connId: number, total: number): Buffer[] => {
+      const frames: Buffer[] = [];
+      for (let left = total; left > 0; ) {
+        const size = Math.min(left, maxPacketSize + 4);
+        frames.push(Buffer.from(encodeDataFrame(connId, pattern(size - 8, frames.length))));
+        left -= size;
+      }
+      return frames;
+    };
+    await withWs({ maxPacketSize }, async ({ h, connect }) => {
+      const server = await h.server(SERVER_ID);
       const client = await connect();
-      // Exactly the largest frame passes...
-      const ok = await client.open();
-      assert.notEqual(ok, 0);
-      client.sendData(ok, Buffer.alloc(1024 - 4)); // Length 1024 = maxPacketSize: forwarded to nobody, answered with Close
-      await client.expectCommand(CommandType.Close, ok);
-      // ...one byte more (two frames in one message) is too much.
-      client.send(Buffer.concat([encodeDataFrame(ok, Buffer.alloc(1020)), encodePing().subarray(0, 1)]));
+      const { connId } = await dialFromClient(h, client, server);
+      const atLimit = framesOf(connId, limit);
+      client.send(Buffer.concat(atLimit));
+      for (const frame of atLimit) assert.deepEqual(await server.expectData(connId), frame.subarray(8));
+      client.send(Buffer.concat(framesOf(connId, limit + 1)));
       assert.equal(await client.expectClosed(), 1009);
+      await server.expectCommand(CommandType.Close, connId);
       await waitUntil(() => h.stats.protocolErrors.ERR_FRAME_TOO_LARGE === 1, 'the error to be counted');
+      assert.equal(h.stats.framesClientToServer, atLimit.length);
     });
   });
 

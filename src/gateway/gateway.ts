@@ -2,7 +2,7 @@ import type { Server, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import { InvalidOptionError, ListenError, ProtocolError, type ProtocolErrorCode } from '../errors.js';
 import { CommandType, parseCommand, type Command, encodeAccept, encodeClose, encodeOpen, encodePing, encodeRefuse } from '../protocol/command.js';
-import { HEADER_SIZE, LENGTH_SIZE } from '../protocol/frame.js';
+import { HEADER_SIZE } from '../protocol/frame.js';
 import { createChallenge, HANDSHAKE_REPLY_SIZE, verifyHandshakeReply, decodeHandshakeReply } from '../protocol/handshake.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { IdAllocator } from './id-allocator.js';
@@ -13,7 +13,7 @@ import { Route } from './route.js';
 import { ServerRegistry } from './server-registry.js';
 import { type DisconnectReason, emptyStats, type GatewayStats, type RefuseReason } from './stats.js';
 import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, createSocketListener, resolveTls, secureContextOptions, type ServerTlsOptions, type TlsOptions } from './tls.js';
-import { createWebSocketListener } from './websocket-listener.js';
+import { createWebSocketListener, maxWebSocketPayload } from './websocket-listener.js';
 
 /** An address a listener is bound to. */
 export interface BoundAddress {
@@ -154,7 +154,7 @@ export class Gateway {
       }
       if (addresses.clientWs !== undefined) {
         const listener = createWebSocketListener(
-          { ...client.webSocket, tls: client.tls, maxPayload: this.options.maxPacketSize + LENGTH_SIZE },
+          { ...client.webSocket, tls: client.tls, maxPayload: maxWebSocketPayload(this.options.maxPacketSize) },
           (s) => this.handleClientSocket(s),
           (remote, status, reason) => this.upgradeRefused(remote, status, reason),
           onTlsError('client'),

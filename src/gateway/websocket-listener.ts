@@ -21,6 +21,18 @@ export const WS_CLOSE = {
   unsupportedData: 1003,
 } as const;
 
+/**
+ * Room in one client message beyond the largest frame: a client may batch small frames
+ * with a large one (the endpoint library writes a batch once it reaches 64 KiB), so the
+ * largest message accepted is `maxPacketSize + 4 + WS_BATCH_ALLOWANCE` bytes.
+ */
+export const WS_BATCH_ALLOWANCE = 64 * 1024;
+
+/** The largest client message the WebSocket listener accepts, for `maxPacketSize`. */
+export function maxWebSocketPayload(maxPacketSize: number): number {
+  return maxPacketSize + LENGTH_SIZE + WS_BATCH_ALLOWANCE;
+}
+
 /** How long a closing WebSocket waits for the client's close frame before the socket is cut. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000;
 /** How long an HTTP upgrade request may take to arrive. */
