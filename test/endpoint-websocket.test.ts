@@ -8,8 +8,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ConnectError, ConnectionClosedError, dialClient, dialServer, type Endpoint, EndpointClosedError, InvalidOptionError, ProtocolError } from '../src/index.js';
+import { attachClient, ConnectError, ConnectionClosedError, dialClient, dialServer, type Endpoint, EndpointClosedError, InvalidOptionError, ProtocolError } from '../src/index.js';
 import { CommandType, HEADER_SIZE, decodeFrames, encodeAccept, encodeDataFrame, encodeOpen, parseCommand } from '../src/protocol/index.js';
+import { connectWebSocket, type WebSocketLike } from '../src/endpoint/websocket-transport.js';
 import { openResources, pattern } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
 
@@ -145,9 +146,10 @@ describe('WebSocket transport (Node, ws)', () => {
     assert.equal(code, 1003);
   });
 
-  test('backpressure: send() returns false while the gateway does not read, and drained() resolves once it does', async () => {
+  for (const mode of ['send-callback', 'poll'] as const) {
+  test(`backpressure (${mode}, ${mode === 'poll' ? 'as in browsers' : 'as in Node'}): send() returns false while the gateway does not read, and drained() resolves once it does`, async () => {
     const { gw, url } = await fakeGateway();
-    const client = await dialClient(url);
+    const client = await attachClient(await connectWebSocket(url, 5000, (href) => new WebSocket(href) as unknown as WebSocketLike, mode));
     const ws = await gw.next();
     const rec = recordMessages(ws);
     try {
@@ -178,6 +180,7 @@ describe('WebSocket transport (Node, ws)', () => {
     }
   });
 
+  }
   test('endpoint.close() closes the WebSocket with 1000; the gateway closing it closes the endpoint', async () => {
     const { gw, url } = await fakeGateway();
     const a = await dialClient(url);
