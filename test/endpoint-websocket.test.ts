@@ -147,38 +147,38 @@ describe('WebSocket transport (Node, ws)', () => {
   });
 
   for (const mode of ['send-callback', 'poll'] as const) {
-  test(`backpressure (${mode}, ${mode === 'poll' ? 'as in browsers' : 'as in Node'}): send() returns false while the gateway does not read, and drained() resolves once it does`, async () => {
-    const { gw, url } = await fakeGateway();
-    const client = await attachClient(await connectWebSocket(url, 5000, (href) => new WebSocket(href) as unknown as WebSocketLike, mode));
-    const ws = await gw.next();
-    const rec = recordMessages(ws);
-    try {
-      const conn = await dialThroughFake(client, ws, rec, 3, 9);
-      ws.pause();
-      const chunk = pattern(60_000, 4);
-      let sent = 0;
-      // Each round waits for the endpoint's flush, so the transport really sees the bytes.
-      while (sent < 2000) {
-        let full = false;
-        for (let i = 0; i < 8 && !full; i++, sent++) full = !conn.send(chunk);
-        if (full) break;
-        await new Promise((resolve) => setImmediate(resolve));
+    test(`backpressure (${mode}, ${mode === 'poll' ? 'as in browsers' : 'as in Node'}): send() returns false while the gateway does not read, and drained() resolves once it does`, async () => {
+      const { gw, url } = await fakeGateway();
+      const client = await attachClient(await connectWebSocket(url, 5000, (href) => new WebSocket(href) as unknown as WebSocketLike, mode));
+      const ws = await gw.next();
+      const rec = recordMessages(ws);
+      try {
+        const conn = await dialThroughFake(client, ws, rec, 3, 9);
+        ws.pause();
+        const chunk = pattern(60_000, 4);
+        let sent = 0;
+        // Each round waits for the endpoint's flush, so the transport really sees the bytes.
+        while (sent < 2000) {
+          let full = false;
+          for (let i = 0; i < 8 && !full; i++, sent++) full = !conn.send(chunk);
+          if (full) break;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        assert.ok(sent < 2000, 'send() reported a full buffer while the gateway was not reading');
+        const drained = conn.drained();
+        ws.resume();
+        await withTimeout(drained, 'drained()');
+        let bytes = 0;
+        await waitUntil(() => {
+          bytes = 0;
+          for (const m of rec.messages.slice(2)) for (const f of wholeFrames(m)) bytes += f.message.length;
+          return bytes >= sent * chunk.length;
+        }, 'every byte sent to arrive');
+        assert.equal(bytes, sent * chunk.length);
+      } finally {
+        await client.close();
       }
-      assert.ok(sent < 2000, 'send() reported a full buffer while the gateway was not reading');
-      const drained = conn.drained();
-      ws.resume();
-      await withTimeout(drained, 'drained()');
-      let bytes = 0;
-      await waitUntil(() => {
-        bytes = 0;
-        for (const m of rec.messages.slice(2)) for (const f of wholeFrames(m)) bytes += f.message.length;
-        return bytes >= sent * chunk.length;
-      }, 'every byte sent to arrive');
-      assert.equal(bytes, sent * chunk.length);
-    } finally {
-      await client.close();
-    }
-  });
+    });
 
   }
   test('endpoint.close() closes the WebSocket with 1000; the gateway closing it closes the endpoint', async () => {
