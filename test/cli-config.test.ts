@@ -104,6 +104,14 @@ describe('the config file', () => {
       'pid-file': 'p.pid',
       'log-level': 'debug',
       'log-format': 'pretty',
+      'client-ws-addr': '127.0.0.1:0',
+      'client-ws-path': '/ws',
+      'client-ws-origins': 'https://a.example',
+      'client-tls-cert': 'c.crt',
+      'client-tls-key': 'c.key',
+      'server-tls-cert': 's.crt',
+      'server-tls-key': 's.key',
+      'server-tls-ca': 'ca.crt',
     };
     assert.deepEqual(Object.keys(samples).sort(), FLAGS.map((f) => f.name).sort(), 'a sample for every flag');
     const fromFlags = configFrom(Object.entries(samples).flatMap(([k, v]) => [`--${k}`, v]), {}, {});

@@ -67,6 +67,14 @@ const FLAG_TARGETS: Record<string, { get: (c: CliConfig) => unknown; text: strin
   'server-auth-keys-file': { get: (c) => c.authKeysFile, text: 'keys.txt', value: 'keys.txt' },
   'drain-timeout': { get: (c) => c.drainTimeout, text: '5s', value: 5000 },
   'pid-file': { get: (c) => c.pidFile, text: 'fastway.pid', value: 'fastway.pid' },
+  'client-ws-addr': { get: (c) => c.clientWsAddr, text: '127.0.0.1:0', value: '127.0.0.1:0' },
+  'client-ws-path': { get: (c) => c.clientWsPath, text: '/fastway', value: '/fastway' },
+  'client-ws-origins': { get: (c) => c.clientWsOrigins, text: 'https://a.example,http://localhost:8080', value: ['https://a.example', 'http://localhost:8080'] },
+  'client-tls-cert': { get: (c) => c.clientTlsCert, text: 'client.crt', value: 'client.crt' },
+  'client-tls-key': { get: (c) => c.clientTlsKey, text: 'client.key', value: 'client.key' },
+  'server-tls-cert': { get: (c) => c.serverTlsCert, text: 'server.crt', value: 'server.crt' },
+  'server-tls-key': { get: (c) => c.serverTlsKey, text: 'server.key', value: 'server.key' },
+  'server-tls-ca': { get: (c) => c.serverTlsCa, text: 'ca.crt', value: 'ca.crt' },
 };
 
 /** The numeric flags and the gateway range each must accept, exactly. */
@@ -118,6 +126,9 @@ describe('parseCommandLine', () => {
       clientAddr: '127.0.0.1:7000',
       serverAddr: '127.0.0.1:7001',
       metricsAddr: '127.0.0.1:9464',
+      clientWsAddr: null,
+      clientWsPath: '/',
+      clientWsOrigins: [],
       authKeys: [],
       drainTimeout: 30_000,
       logLevel: 'info',
@@ -127,8 +138,11 @@ describe('parseCommandLine', () => {
     });
     const resolved = resolveGatewayOptions(toGatewayOptions(c, ['k'], silentLogger));
     assert.equal(resolved.maxPacketSize, GATEWAY_DEFAULTS.maxPacketSize);
-    assert.deepEqual(resolved.client, GATEWAY_DEFAULTS.client);
-    assert.deepEqual({ ...resolved.server, authKey: undefined, authKeysById: undefined }, { ...GATEWAY_DEFAULTS.server, authKey: undefined, authKeysById: undefined });
+    assert.deepEqual(resolved.client, { ...GATEWAY_DEFAULTS.client, tls: null, webSocket: { path: '/', origins: null } });
+    assert.deepEqual(
+      { ...resolved.server, authKey: undefined, authKeysById: undefined },
+      { ...GATEWAY_DEFAULTS.server, authKey: undefined, authKeysById: undefined, tls: null },
+    );
     assert.equal(resolved.server.authKeysById.size, 0, 'no key of a particular server ID');
   });
 

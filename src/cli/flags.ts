@@ -13,6 +13,7 @@ import {
   GATEWAY_DEFAULTS,
   GATEWAY_LIMITS,
   type GatewayOptions,
+  normaliseOrigin,
   type ServerListenerOptions,
 } from '../gateway/options.js';
 import type { GatewayLogger } from '../gateway/logger.js';
@@ -43,6 +44,19 @@ export interface CliConfig {
   serverAddr: string;
   /** Where the metrics and health listener binds, `host:port`; `null` when off. */
   metricsAddr: string | null;
+  /** Where the WebSocket client listener binds, `host:port`; `null` when off. */
+  clientWsAddr: string | null;
+  /** The path the WebSocket listener upgrades. */
+  clientWsPath: string;
+  /** Origins allowed on the WebSocket listener; empty allows any. */
+  clientWsOrigins: string[];
+  /** PEM files of the client listeners' TLS (both or neither). */
+  clientTlsCert?: string;
+  clientTlsKey?: string;
+  /** PEM files of the server listener's TLS (both or neither), and of the CA servers' certificates must be signed by. */
+  serverTlsCert?: string;
+  serverTlsKey?: string;
+  serverTlsCa?: string;
   /** Server auth keys given; with none here nor in a keys file, one is generated. */
   authKeys: string[];
   /** A file of server auth keys (see keys-file.ts), read at start. */
@@ -54,8 +68,8 @@ export interface CliConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   maxPacketSize?: number;
-  client: ClientListenerOptions;
-  server: Omit<ServerListenerOptions, 'authKey' | 'authKeysById'>;
+  client: Omit<ClientListenerOptions, 'tls' | 'webSocket'>;
+  server: Omit<ServerListenerOptions, 'authKey' | 'authKeysById' | 'tls'>;
 }
 
 /** The command to run: print help, the version or the configuration, or run the gateway. */
@@ -236,6 +250,9 @@ const DRAIN_TIMEOUT_RANGE: Range = { min: 0, max: 24 * 3_600_000 };
 
 /** The `--metrics-addr` value that turns the metrics listener off. */
 export const METRICS_OFF = 'off';
+/** The `--client-ws-addr` value (and default) that leaves the WebSocket listener off. */
+export const WS_OFF = 'off';
+export const DEFAULT_WS_PATH = '/';
 
 /** Every flag, in the order `--help` lists them. */
 export const FLAGS: readonly FlagSpec[] = [
@@ -271,6 +288,96 @@ export const FLAGS: readonly FlagSpec[] = [
     },
     effective: (config) => config.metricsAddr ?? METRICS_OFF,
   },
+  {
+    name: 'client-ws-addr',
+    env: envName('client-ws-addr'),
+    placeholder: '<host:port>',
+    defaultText: WS_OFF,
+    acceptsText: `host:port, or ${WS_OFF}`,
+    description:
+      'Address of the WebSocket listener for game clients (browsers); WSS when --client-tls-cert is set. Each message holds whole frames. Off unless set.',
+    repeatable: false,
+    secret: false,
+    apply(config, text) {
+      if (text === WS_OFF) {
+        config.clientWsAddr = null;
+        return undefined;
+      }
+      if (parseAddress(text) === undefined) return `${ADDRESS_PROBLEM}, or ${WS_OFF}, ${got(text)}`;
+      config.clientWsAddr = text;
+      return undefined;
+    },
+    effective: (config) => config.clientWsAddr ?? WS_OFF,
+  },
+  {
+    name: 'client-ws-path',
+    env: envName('client-ws-path'),
+    placeholder: '<path>',
+    defaultText: DEFAULT_WS_PATH,
+    acceptsText: 'a URL path starting with /',
+    description: 'The request path the WebSocket listener upgrades; other paths get 404.',
+    repeatable: false,
+    secret: false,
+    apply(config, text) {
+      if (!/^\/[^\s?#]*$/.test(text)) return `must be a URL path starting with / (no spaces, ? or #), ${got(text)}`;
+      config.clientWsPath = text;
+      return undefined;
+    },
+    effective: (config) => config.clientWsPath,
+  },
+  {
+    name: 'client-ws-origins',
+    env: envName('client-ws-origins'),
+    placeholder: '<origin[,origin…]>',
+    defaultText: 'any',
+    acceptsText: 'origins like https://game.example.com, separated by commas; or any',
+    description:
+      'Origins whose pages may connect to the WebSocket listener (comma-separated, or the flag repeated); an upgrade from another Origin gets 403. ' +
+      'Requests without an Origin header (not from a browser) are let in.',
+    repeatable: true,
+    secret: false,
+    apply(config, text) {
+      if (text === 'any') {
+        config.clientWsOrigins = [];
+        return undefined;
+      }
+      const origins = text.split(',');
+      const bad = origins.find((o) => normaliseOrigin(o) === null);
+      if (bad !== undefined) return `must be origins like https://game.example.com separated by commas, ${got(bad)} is not one`;
+      config.clientWsOrigins.push(...origins);
+      return undefined;
+    },
+    effective: (config) => (config.clientWsOrigins.length === 0 ? 'any' : [...config.clientWsOrigins]),
+  },
+  pathFlag(
+    { name: 'client-tls-cert', description: 'PEM certificate chain: turns the client listener into TLS and the WebSocket listener into WSS. Needs --client-tls-key. Reloaded on SIGHUP.' },
+    (c, v) => (c.clientTlsCert = v),
+    (c) => c.clientTlsCert,
+  ),
+  pathFlag(
+    { name: 'client-tls-key', description: 'PEM private key of --client-tls-cert. Reloaded on SIGHUP.' },
+    (c, v) => (c.clientTlsKey = v),
+    (c) => c.clientTlsKey,
+  ),
+  pathFlag(
+    { name: 'server-tls-cert', description: 'PEM certificate chain: turns the server listener into TLS. Needs --server-tls-key. Reloaded on SIGHUP.' },
+    (c, v) => (c.serverTlsCert = v),
+    (c) => c.serverTlsCert,
+  ),
+  pathFlag(
+    { name: 'server-tls-key', description: 'PEM private key of --server-tls-cert. Reloaded on SIGHUP.' },
+    (c, v) => (c.serverTlsKey = v),
+    (c) => c.serverTlsKey,
+  ),
+  pathFlag(
+    {
+      name: 'server-tls-ca',
+      description:
+        'PEM CA certificate(s): game servers must present a certificate signed by one (mutual TLS; the key handshake still runs inside). Needs --server-tls-cert. Reloaded on SIGHUP.',
+    },
+    (c, v) => (c.serverTlsCa = v),
+    (c) => c.serverTlsCa,
+  ),
   {
     name: 'server-auth-key',
     env: envName('server-auth-key'),
@@ -420,6 +527,9 @@ export function defaultConfig(): CliConfig {
     clientAddr: DEFAULT_CLIENT_ADDR,
     serverAddr: DEFAULT_SERVER_ADDR,
     metricsAddr: DEFAULT_METRICS_ADDR,
+    clientWsAddr: null,
+    clientWsPath: DEFAULT_WS_PATH,
+    clientWsOrigins: [],
     authKeys: [],
     drainTimeout: DEFAULT_DRAIN_TIMEOUT_MS,
     logLevel: 'info',
@@ -558,6 +668,10 @@ export function toGatewayOptions(config: CliConfig, keys: AuthKeys | readonly st
   };
   if (authKeysById !== undefined && Object.keys(authKeysById).length > 0) options.server.authKeysById = authKeysById;
   if (config.maxPacketSize !== undefined) options.maxPacketSize = config.maxPacketSize;
+  if (config.clientWsPath !== DEFAULT_WS_PATH || config.clientWsOrigins.length > 0) {
+    options.client!.webSocket = { path: config.clientWsPath };
+    if (config.clientWsOrigins.length > 0) options.client!.webSocket.origins = [...config.clientWsOrigins];
+  }
   return options;
 }
 
@@ -623,7 +737,7 @@ export function helpText(version: string): string {
     ...wrap(
       'Signals: SIGTERM or SIGINT drains (see --drain-timeout), then exits 0; another one more than 500ms later ' +
         'exits at once with 128 + the signal number (143 or 130). A second signal within 500ms counts as the same ' +
-        'one (Ctrl-C through npm arrives twice). SIGHUP is logged and otherwise ignored.',
+        'one (Ctrl-C through npm arrives twice). SIGHUP reloads the TLS certificate, key and CA files (and is only logged without TLS).',
       HELP_WIDTH,
     ),
   );

@@ -20,6 +20,7 @@ import { createLogger } from './logging.js';
 import { removePidFile, writePidFile } from './pid-file.js';
 import { chooseServerKeys, type ServerKeys } from './server-keys.js';
 import { StopSignals, signalExitCode } from './stop-signals.js';
+import { hasTls, readTlsFiles } from './tls-files.js';
 import { formatAddress, formatDuration } from './values.js';
 
 const EXIT_OK = 0;
@@ -66,6 +67,7 @@ function serverKeys(config: CliConfig): ServerKeys {
 
 function printConfig(config: CliConfig): void {
   serverKeys(config); // reads the keys file: a broken one fails here too
+  readTlsFiles(config, readText); // and the TLS files
   process.stdout.write(`${JSON.stringify(effectiveConfig(config), null, 2)}\n`);
 }
 
@@ -83,7 +85,20 @@ class Service {
     private readonly keys: ServerKeys,
     private readonly logger: Logger,
   ) {
-    this.gateway = new Gateway(toGatewayOptions(config, keys.keys, logger));
+    const options = toGatewayOptions(config, keys.keys, logger);
+    const tls = readTlsFiles(config, readText);
+    if (tls.client !== undefined) options.client = { ...options.client, tls: tls.client };
+    if (tls.server !== undefined) options.server.tls = tls.server;
+    try {
+      this.gateway = new Gateway(options);
+    } catch (err) {
+      // Name the flags, not the library's option, when a certificate file is unusable.
+      if (err instanceof InvalidOptionError && /^(client|server)\.tls/.test(err.option)) {
+        const side = err.option.slice(0, 6);
+        throw new InvalidOptionError(`--${side}-tls-*`, err.message);
+      }
+      throw err;
+    }
   }
 
   private readonly onStopSignal = (signal: NodeJS.Signals): void => {
@@ -99,11 +114,21 @@ class Service {
     }
   };
 
+  /** SIGHUP: reads the TLS files again and gives new connections the new certificates. */
   private readonly onHangup = (): void => {
-    this.logger.warn(
-      { event: 'sighup_ignored' },
-      'SIGHUP ignored: the configuration and keys files are read at start only; restart the gateway to change them',
-    );
+    if (!hasTls(this.config)) {
+      this.logger.warn(
+        { event: 'sighup_ignored' },
+        'SIGHUP ignored: no TLS files to reload; the configuration and keys files are read at start only',
+      );
+      return;
+    }
+    try {
+      this.gateway.updateTls(readTlsFiles(this.config, readText));
+      this.logger.info({ event: 'tls_reloaded' }, 'TLS certificate files reloaded: new connections use them');
+    } catch (err) {
+      this.logger.error({ event: 'tls_reload_failed', err: messageOf(err) }, 'TLS reload failed: the certificates in use are kept');
+    }
   };
 
   /** Starts everything; on failure, releases what was started and sets the exit code. */
@@ -117,7 +142,11 @@ class Service {
   private async listen(): Promise<boolean> {
     const { config } = this;
     try {
-      const bound = await this.gateway.listen({ client: config.clientAddr, server: config.serverAddr });
+      const bound = await this.gateway.listen({
+        client: config.clientAddr,
+        server: config.serverAddr,
+        ...(config.clientWsAddr !== null && { clientWs: config.clientWsAddr }),
+      });
       let metrics: BoundAddress | undefined;
       if (config.metricsAddr !== null) {
         this.metricsServer = new MetricsServer(new GatewayMetrics(this.gateway), {
@@ -136,6 +165,8 @@ class Service {
       }
       const client = formatAddress(bound.client!);
       const server = formatAddress(bound.server!);
+      const clientTls = config.clientTlsCert !== undefined;
+      const ws = bound.clientWs && `${clientTls ? 'wss' : 'ws'}://${formatAddress(bound.clientWs)}${config.clientWsPath}`;
       const metricsUrl = metrics && `http://${formatAddress(metrics)}/metrics`;
       const { keys } = this;
       if (keys.generated !== undefined) {
@@ -146,9 +177,13 @@ class Service {
       if (keys.onlyListedIds) {
         this.logger.info({ event: 'keys_per_id_only' }, 'only per-ID server keys are configured: servers with other IDs cannot authenticate');
       }
-      this.logger.info({ event: 'listening', client, server, metrics: metricsUrl ?? 'off', pid: process.pid }, 'gateway listening');
-      say(`listening for game clients on ${client}`);
-      say(`listening for game servers on ${server}`);
+      this.logger.info(
+        { event: 'listening', client, server, clientWs: ws ?? 'off', metrics: metricsUrl ?? 'off', pid: process.pid },
+        'gateway listening',
+      );
+      say(`listening for game clients on ${client}${clientTls ? ' (TLS)' : ''}`);
+      if (ws !== undefined) say(`listening for WebSocket game clients on ${ws}`);
+      say(`listening for game servers on ${server}${config.serverTlsCert === undefined ? '' : config.serverTlsCa === undefined ? ' (TLS)' : ' (mutual TLS)'}`);
       if (metricsUrl !== undefined) say(`metrics on ${metricsUrl}`);
       return true;
     } catch (err) {
