@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import type { ClientOptions } from 'ws';
-import { Gateway, InvalidOptionError } from '../src/index.js';
+import { dialClient, dialServer, Gateway, InvalidOptionError, type VirtualConnection } from '../src/index.js';
 import { CommandType, encodeDataFrame, encodeNew, encodePing } from '../src/protocol/index.js';
 import { endsOnFrameBoundary, maxWebSocketPayload } from '../src/gateway/websocket-listener.js';
 import { type GatewayHarness, KEY, type TestGatewayOptions, pattern, withGateway } from './support/gateway-harness.js';
@@ -164,6 +164,52 @@ describe('WebSocket clients are ordinary clients', () => {
       }
       assert.equal(h.stats.silentPeersDropped, 0);
       assert.equal(h.stats.clients, 1);
+    });
+  });
+});
+
+describe('with the endpoint library', () => {
+  test('a ws:// client and a TCP client talk to the same server at once, byte-exact, and the server dials the ws:// client back', async () => {
+    await withWs({}, async ({ h, base }) => {
+      const server = await dialServer(`127.0.0.1:${h.serverPort}`, { serverId: SERVER_ID, authKey: KEY });
+      const wsClient = await dialClient(`${base}/`);
+      const tcpClient = await dialClient(`127.0.0.1:${h.clientPort}`);
+      try {
+        const accepted: VirtualConnection<Uint8Array>[] = [];
+        void (async () => {
+          for await (const conn of server) {
+            accepted.push(conn);
+            void (async () => {
+              for await (const message of conn) conn.send(message);
+            })();
+          }
+        })();
+        // The first connection is the ws:// client's: the server learns its client ID from it.
+        const first = await wsClient.dial(SERVER_ID);
+        await waitUntil(() => accepted.length === 1, 'the server to accept');
+        const wsClientId = accepted[0]!.remoteId;
+        await first.close();
+
+        const N = 300;
+        const talk = async (client: typeof wsClient, seed: number): Promise<void> => {
+          const conn = await client.dial(SERVER_ID);
+          for (let i = 0; i < N; i++) conn.send(pattern(1 + ((i * 97) % 20_000), seed + i));
+          for (let i = 0; i < N; i++) assert.deepEqual(Buffer.from(await conn.receive()), pattern(1 + ((i * 97) % 20_000), seed + i), `message ${i}`);
+          await conn.close();
+        };
+        await Promise.all([talk(wsClient, 0), talk(tcpClient, 100_000)]);
+        assert.equal(h.stats.clients, 2);
+
+        const back = wsClient.accept();
+        const out = await server.dial(wsClientId);
+        out.send(Buffer.from('from the server'));
+        const atClient = await withTimeout(back, 'the ws:// client to accept the dial back');
+        assert.equal(atClient.remoteId, SERVER_ID);
+        assert.equal(Buffer.from(await atClient.receive()).toString(), 'from the server');
+        await out.close();
+      } finally {
+        await Promise.all([wsClient.close(), tcpClient.close(), server.close()]);
+      }
     });
   });
 });
