@@ -289,14 +289,12 @@ export class Gateway {
   route(from: Peer, connId: number, buf: Uint8Array, start: number, end: number): void {
     if (connId === 0) {
       this.handleCommand(from, buf, start, end);
-      if (from.isClient && from.state === PeerState.Open && from.queued > this.options.client.sendQueue) this.slowConsumer(from);
       return;
     }
     const route = this.routes.get(connId);
     if (route === undefined) {
       this.counters.staleFrames++;
-      from.enqueue(encodeClose(connId), 0, HEADER_SIZE + 5);
-      if (from.isClient && from.queued > this.options.client.sendQueue) this.slowConsumer(from);
+      this.send(from, encodeClose(connId), from);
       return;
     }
     let to: Peer;
@@ -314,17 +312,36 @@ export class Gateway {
       this.protocolError(from, new ProtocolError('ERR_FORGED_CONN_ID', `data on virtual connection ${connId}, which it is not an end of`));
       return;
     }
-    to.enqueue(buf, start, end);
-    if (to.isClient) {
-      if (to.queued > this.options.client.sendQueue) this.slowConsumer(to);
-    } else if (to.queued > this.options.server.sendQueue) {
-      this.congest(to, from);
-    }
+    this.sendRange(to, buf, start, end, from);
   }
 
-  /** @internal A congested server's write completed: resume its senders once it is half drained. */
+  /**
+   * Queues a frame for `to` because of what `from` sent, and applies the send-queue bounds
+   * (PROTOCOL.md §8) to every frame alike, forwarded or the gateway's own answer. When the
+   * backlog of `to` (written, not yet taken) is over its bound: a client is dropped as a slow
+   * consumer; a server makes the gateway stop reading from `from` until it drains. A peer
+   * whose own commands' answers pile up (it floods commands faster than it reads) is not
+   * dropped but paused the same way, so its flood slows down to its reading. What one turn
+   * adds before these checks can act is bounded by what one turn reads.
+   */
+  private sendRange(to: Peer, buf: Uint8Array, start: number, end: number, from: Peer): void {
+    if (!to.enqueue(buf, start, end)) return;
+    if (to.backlog <= this.sendQueueOf(to)) return;
+    if (to.isClient && to !== from) this.slowConsumer(to);
+    else this.congest(to, from);
+  }
+
+  private send(to: Peer, frame: Uint8Array, from: Peer): void {
+    this.sendRange(to, frame, 0, frame.length, from);
+  }
+
+  private sendQueueOf(peer: Peer): number {
+    return peer.isClient ? this.options.client.sendQueue : this.options.server.sendQueue;
+  }
+
+  /** @internal A congested peer's write completed: resume its senders once it is half drained. */
   maybeRelieve(server: Peer): void {
-    if (server.queued > this.options.server.sendQueue >>> 1) return;
+    if (server.backlog > this.sendQueueOf(server) >>> 1) return;
     server.congested = false;
     const blocked = server.blockedSenders;
     if (blocked === null) return;
@@ -441,14 +458,13 @@ export class Gateway {
     const max = from.isClient ? this.options.client.maxPending : this.options.server.maxPending;
     if (from.pendingCount >= max || this.drainStarted) {
       this.counters.opensRefused++;
-      from.enqueue(OPEN_REFUSED, 0, OPEN_REFUSED.length);
+      this.send(from, OPEN_REFUSED, from);
       return;
     }
     const connId = this.connIds.allocate();
     this.pendingOwners.set(connId, from);
     (from.pending ??= new Set()).add(connId);
-    const frame = encodeOpen(connId);
-    from.enqueue(frame, 0, frame.length);
+    this.send(from, encodeOpen(connId), from);
   }
 
   private dial(from: Peer, connId: number, remoteId: number): void {
@@ -478,16 +494,13 @@ export class Gateway {
     (client.routes ??= new Set()).add(route);
     (server.routes ??= new Set()).add(route);
     this.counters.dialsAccepted++;
-    const toDialer = encodeAccept(connId, remote.id);
-    from.enqueue(toDialer, 0, toDialer.length);
-    const toRemote = encodeAccept(connId, from.id);
-    remote.enqueue(toRemote, 0, toRemote.length);
+    this.send(from, encodeAccept(connId, remote.id), from);
+    this.send(remote, encodeAccept(connId, from.id), from);
   }
 
   private refuse(from: Peer, connId: number, reason: RefuseReason): void {
     this.counters.dialsRefused[reason]++;
-    const frame = encodeRefuse(connId);
-    from.enqueue(frame, 0, frame.length);
+    this.send(from, encodeRefuse(connId), from);
   }
 
   private closeCommand(from: Peer, connId: number): void {
@@ -497,8 +510,8 @@ export class Gateway {
       if (other === null) return; // not an end: changes nothing
       this.removeRoute(route);
       const frame = encodeClose(connId);
-      from.enqueue(frame, 0, frame.length);
-      other.enqueue(frame, 0, frame.length);
+      this.send(from, frame, from);
+      this.send(other, frame, from);
       return;
     }
     if (this.pendingOwners.get(connId) === from) {
@@ -563,7 +576,7 @@ export class Gateway {
 
   private congest(server: Peer, sender: Peer): void {
     server.congested = true;
-    if (!sender.isClient || sender.state === PeerState.Closed) return;
+    if (sender.state === PeerState.Closed) return;
     const blocked = (server.blockedSenders ??= new Set());
     if (blocked.has(sender)) return;
     blocked.add(sender);

@@ -23,6 +23,11 @@ export class OutputBatch {
   private head = 0;
 
 
+  /** Frames added since the last {@link writeTo}. */
+  get unwritten(): number {
+    return this.messages;
+  }
+
   /**
    * Adds `buf[start..end)`; the bytes must stay unchanged until {@link writeTo}. A frame that
    * directly follows the previous one in the same buffer (a sender's run of frames to one

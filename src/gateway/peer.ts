@@ -49,9 +49,9 @@ export class Peer implements FrameSink {
   // Flow control.
   /** Messages queued or being written to this peer. */
   queued = 0;
-  /** This server's backlog is over its bound: its senders are paused. */
+  /** The backlog is over its bound: the peers sending to it are paused until it drains. */
   congested = false;
-  /** Clients paused because they sent to this congested server. */
+  /** Peers paused because they sent to this congested peer (itself, for a command flood). */
   blockedSenders: Set<Peer> | null = null;
   /** Congested servers this peer is paused for; reading resumes at 0. */
   pausedBy = 0;
@@ -81,6 +81,15 @@ export class Peer implements FrameSink {
 
   get isClient(): boolean {
     return this.kind === PeerKind.Client;
+  }
+
+  /**
+   * Messages handed to the socket whose write has not completed: what the peer has not
+   * taken yet. Frames queued in the current turn are not counted, so a burst answered in one
+   * turn (bounded by the size of one read) is not mistaken for a peer that does not read.
+   */
+  get backlog(): number {
+    return this.out === null ? 0 : this.queued - this.out.unwritten;
   }
 
   get liveCount(): number {
