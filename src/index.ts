@@ -28,7 +28,8 @@ export type { GatewayStats, RefuseReason, DisconnectReason } from './gateway/sta
 export type { GatewayLogger } from './gateway/logger.js';
 
 // The endpoint library.
-export { dialClient, dialServer } from './endpoint/dial.js';
+export { dialClient, dialServer, type DialClientOptions, type DialServerOptions } from './endpoint/dial.js';
+export type { TlsOptions as EndpointTlsOptions, Pem } from './endpoint/tls-transport.js';
 export { attachClient, attachServer } from './endpoint/attach.js';
 export { Endpoint, type DialOptions, type EndpointKind } from './endpoint/endpoint.js';
 export { VirtualConnection } from './endpoint/virtual-connection.js';

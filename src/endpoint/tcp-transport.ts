@@ -1,6 +1,6 @@
 /**
- * The TCP transport, for Node: the only file of the endpoint library that imports a
- * Node module.
+ * The TCP transport, for Node (TLS reuses it over a `tls.TLSSocket`). With the TLS
+ * transport and `dial.ts`, one of the few endpoint files that import a Node module.
  */
 import net from 'node:net';
 import { ConnectError } from '../errors.js';
