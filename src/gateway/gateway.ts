@@ -1,8 +1,7 @@
 import type { Server, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import { InvalidOptionError, ListenError, ProtocolError, type ProtocolErrorCode } from '../errors.js';
-import { CommandType, parseCommand, type Command, encodeAccept, encodeClose, encodeOpen, encodePing, encodeRefuse } from '../protocol/command.js';
-import { HEADER_SIZE } from '../protocol/frame.js';
+import { CommandType, commandFrameSize, parseCommand, type Command, encodePing, writeCommand } from '../protocol/command.js';
 import { createChallenge, HANDSHAKE_REPLY_SIZE, verifyHandshakeReply, decodeHandshakeReply } from '../protocol/handshake.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { IdAllocator } from './id-allocator.js';
@@ -45,8 +44,11 @@ export interface TlsUpdate {
 /** Sweeps per ping interval: silence is measured in quarters of the interval. */
 const SWEEPS_PER_INTERVAL = 4;
 /** Open(0), Close and Ping frames never change: encoded once. */
-const OPEN_REFUSED = encodeOpen(0);
 const PING = encodePing();
+/** Size of the buffers the gateway writes its own commands into. */
+const COMMAND_SLAB_SIZE = 16 * 1024;
+/** The largest command frame (Dial and Accept). */
+const MAX_COMMAND_FRAME = commandFrameSize(CommandType.Accept);
 
 /**
  * The fastway gateway: accepts game clients and game servers and carries virtual
@@ -87,6 +89,8 @@ export class Gateway {
   private readonly sweepTimers: ReturnType<typeof setInterval>[] = [];
   private readonly command: Command = { type: 0, connId: 0, remoteId: 0 };
   private readonly logLimiter = new LogRateLimiter();
+  private commandSlab = Buffer.allocUnsafe(COMMAND_SLAB_SIZE);
+  private commandOffset = 0;
 
   private dirty: Peer[] = [];
   private flushImmediate: ReturnType<typeof setImmediate> | null = null;
@@ -294,7 +298,7 @@ export class Gateway {
     const route = this.routes.get(connId);
     if (route === undefined) {
       this.counters.staleFrames++;
-      this.send(from, encodeClose(connId), from);
+      this.sendCommand(from, CommandType.Close, connId, 0, from);
       return;
     }
     let to: Peer;
@@ -326,13 +330,35 @@ export class Gateway {
    */
   private sendRange(to: Peer, buf: Uint8Array, start: number, end: number, from: Peer): void {
     if (!to.enqueue(buf, start, end)) return;
-    if (to.backlog <= this.sendQueueOf(to)) return;
-    if (to.isClient && to !== from) this.slowConsumer(to);
-    else this.congest(to, from);
+    const bound = this.sendQueueOf(to);
+    if (to === from) {
+      // Answers to its own commands: counted with this turn's, so its reading stops at once.
+      if (to.queued > bound) this.congest(to, to);
+    } else if (to.backlog > bound) {
+      if (to.isClient) this.slowConsumer(to);
+      else this.congest(to, from);
+    }
   }
 
-  private send(to: Peer, frame: Uint8Array, from: Peer): void {
-    this.sendRange(to, frame, 0, frame.length, from);
+  /**
+   * Sends one of the gateway's own commands. Commands are written one after another into a
+   * shared buffer that is never rewritten (a new one starts when it is full), so answering
+   * costs no allocation, and a run of answers to one peer goes out as one range.
+   */
+  private sendCommand(to: Peer, type: CommandType, connId: number, remoteId: number, from: Peer): void {
+    const start = this.putCommand(type, connId, remoteId);
+    this.sendRange(to, this.commandSlab, start, this.commandOffset, from);
+  }
+
+  /** Writes a command frame at the end of the command buffer; it spans [returned start, commandOffset). */
+  private putCommand(type: CommandType, connId: number, remoteId: number): number {
+    if (this.commandOffset + MAX_COMMAND_FRAME > this.commandSlab.length) {
+      this.commandSlab = Buffer.allocUnsafe(COMMAND_SLAB_SIZE);
+      this.commandOffset = 0;
+    }
+    const start = this.commandOffset;
+    this.commandOffset += writeCommand(this.commandSlab, start, type, connId, remoteId);
+    return start;
   }
 
   private sendQueueOf(peer: Peer): number {
@@ -458,13 +484,13 @@ export class Gateway {
     const max = from.isClient ? this.options.client.maxPending : this.options.server.maxPending;
     if (from.pendingCount >= max || this.drainStarted) {
       this.counters.opensRefused++;
-      this.send(from, OPEN_REFUSED, from);
+      this.sendCommand(from, CommandType.Open, 0, 0, from);
       return;
     }
     const connId = this.connIds.allocate();
     this.pendingOwners.set(connId, from);
     (from.pending ??= new Set()).add(connId);
-    this.send(from, encodeOpen(connId), from);
+    this.sendCommand(from, CommandType.Open, connId, 0, from);
   }
 
   private dial(from: Peer, connId: number, remoteId: number): void {
@@ -494,13 +520,13 @@ export class Gateway {
     (client.routes ??= new Set()).add(route);
     (server.routes ??= new Set()).add(route);
     this.counters.dialsAccepted++;
-    this.send(from, encodeAccept(connId, remote.id), from);
-    this.send(remote, encodeAccept(connId, from.id), from);
+    this.sendCommand(from, CommandType.Accept, connId, remote.id, from);
+    this.sendCommand(remote, CommandType.Accept, connId, from.id, from);
   }
 
   private refuse(from: Peer, connId: number, reason: RefuseReason): void {
     this.counters.dialsRefused[reason]++;
-    this.send(from, encodeRefuse(connId), from);
+    this.sendCommand(from, CommandType.Refuse, connId, 0, from);
   }
 
   private closeCommand(from: Peer, connId: number): void {
@@ -509,9 +535,8 @@ export class Gateway {
       const other = route.otherEnd(from);
       if (other === null) return; // not an end: changes nothing
       this.removeRoute(route);
-      const frame = encodeClose(connId);
-      this.send(from, frame, from);
-      this.send(other, frame, from);
+      this.sendCommand(from, CommandType.Close, connId, 0, from);
+      this.sendCommand(other, CommandType.Close, connId, 0, from);
       return;
     }
     if (this.pendingOwners.get(connId) === from) {
@@ -605,8 +630,8 @@ export class Gateway {
         this.routes.delete(route.connId);
         const other = route.client === peer ? route.server : route.client;
         other.routes?.delete(route);
-        const frame = encodeClose(route.connId);
-        other.enqueue(frame, 0, frame.length);
+        const start = this.putCommand(CommandType.Close, route.connId, 0);
+        other.enqueue(this.commandSlab, start, this.commandOffset);
       }
       peer.routes = null;
       this.notifyIfNoRoutes();
@@ -689,13 +714,14 @@ export class Gateway {
 
   /**
    * Runs every quarter ping interval: a peer silent for a whole interval gets a Ping; one
-   * silent for two intervals is dropped. A peer paused by backpressure is not judged.
+   * silent for two intervals is dropped. A peer paused because a server it sends to is
+   * backed up is not judged; one paused for not reading its own answers is.
    */
   private sweep(kind: PeerKind): void {
     const peers = kind === PeerKind.Client ? this.clients.values() : this.servers.peers();
     const doomed: Peer[] = [];
     for (const peer of peers) {
-      if (peer.heard || peer.pausedBy > 0) {
+      if (peer.heard || (peer.pausedBy > 0 && !peer.congested)) {
         peer.heard = false;
         peer.silentSweeps = 0;
         continue;
