@@ -1,7 +1,7 @@
 import type { GatewaySocket } from './gateway-socket.js';
 
-/** Batches up to this size are copied into one buffer; larger ones go out as views. */
-const MAX_COALESCE_BYTES = 256 * 1024;
+/** Batches up to this size are copied into one buffer (one write, one allocation); larger ones go out as a corked run of views. */
+const MAX_COALESCE_BYTES = 4 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /**
