@@ -270,7 +270,8 @@ describe('clients that do not read', () => {
   });
 
   test('a client that floods commands and never reads the answers: the gateway does not buffer the answers without bound', async () => {
-    await runAttack('command flood, never reading', {}, async ({ gw, baseline, measure, own }) => {
+    // A short ping interval: a client paused for not reading its answers must still be dropped for silence.
+    await runAttack('command flood, never reading', { client: { pingInterval: 1000 } }, async ({ gw, baseline, measure, own }) => {
       const attacker = own(await TallyPeer.connect(gw.clientPort));
       attacker.socket.pause();
       // Each New past the pending bound is answered with a 13-byte Open(0), each stale data
@@ -300,6 +301,10 @@ describe('clients that do not read', () => {
       attackReport.push(`command flood without reading: sent ${mib(sentBytes)}, attacker ${outcome}, gateway grew ${mib(grown)}`);
       // client.sendQueue answers are 13 KiB; allow for one turn's reading on top.
       assert.ok(grown <= 4 * MiB, `the gateway holds ${mib(grown)} more for one client that floods commands and does not read`);
+      // Paused, it sends nothing more the gateway reads: two ping intervals later it is gone.
+      await attacker.expectClosed('the paused flooder to be dropped as silent', 30_000);
+      const s = await gw.stats();
+      assert.equal(s.silentPeersDropped + s.slowConsumerDisconnects, 1, 'the flooder was dropped, for silence or as a slow consumer');
       await attacker.end();
       await gw.waitFor((st) => st.clients === 1, 'the attacker to be gone');
       assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the command flood');
