@@ -1,9 +1,10 @@
 /**
  * Bench child: the gateway under test, alone in its process (so it can be pinned to a core
  * and its CPU and memory measured). `node --import tsx bench/gateway-process.ts '<json>'`
- * with `{ "host", "authKey" }`.
+ * with `{ "host", "authKey", "webSocket"? }`.
  *
- * Sends `ready` with its `client` and `server` ports. Requests: `probe` (CPU and memory of
+ * Sends `ready` with its `client` and `server` addresses, and with `webSocket: true` the
+ * address of its WebSocket client listener (`clientWs`, path `/`) too. Requests: `probe` (CPU and memory of
  * this process, with `gc: true` after a full collection, plus gateway gauges), `exit`
  * (closes the gateway).
  */
@@ -17,13 +18,14 @@ const BENCH_LIMITS = {
 };
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '{}') as { host: string; authKey: string };
+  const config = JSON.parse(process.argv[2] ?? '{}') as { host: string; authKey: string; webSocket?: boolean };
   const gateway = new Gateway({
     client: BENCH_LIMITS.client,
     server: { ...BENCH_LIMITS.server, authKey: config.authKey },
   });
-  const { client, server } = await gateway.listen({ client: `${config.host}:0`, server: `${config.host}:0` });
-  serveParent({ client, server }, async (req) => {
+  const any = `${config.host}:0`;
+  const { client, server, clientWs } = await gateway.listen({ client: any, server: any, ...(config.webSocket === true ? { clientWs: any } : {}) });
+  serveParent({ client, server, clientWs }, async (req) => {
     if (req.type === 'probe') {
       const stats = gateway.stats;
       return {

@@ -1,4 +1,3 @@
-import { type Socket, connect } from 'node:net';
 import {
   type Command,
   CommandType,
@@ -11,8 +10,8 @@ import {
   parseCommand,
   writeFrameHeader,
 } from '../src/protocol/index.js';
+import { type ClientLink, type Transport, openLink } from './client-link.js';
 import { LatencyRecorder } from './latency-recorder.js';
-import { sharedReadBuffer } from './write-batch.js';
 
 /** Bytes at the start of every bench message: the send time (float64 ms, `performance.now()`). */
 export const TIMESTAMP_SIZE = 8;
@@ -102,7 +101,7 @@ export class LoadContext {
       this.slabPos = pos;
       queue.length = 0;
       client.dirty = false;
-      if (!client.closed) client.socket.write(slab.subarray(start, pos));
+      if (!client.closed) client.link.send(slab.subarray(start, pos));
     }
     dirty.length = 0;
   }
@@ -116,15 +115,19 @@ export interface ClientTarget {
   serverId: number;
   /** Virtual connections to open (0: an idle client that only connects). */
   vconns: number;
+  /** How it reaches `host:port`: the TCP client port (default) or the WebSocket listener. */
+  transport?: Transport;
+  /** The WebSocket request path (default `/`). */
+  path?: string;
 }
 
 /**
- * One load client: a TCP connection that opens `vconns` virtual connections to one server
+ * One load client: a connection (TCP, or WebSocket with one binary message per batch) that opens `vconns` virtual connections to one server
  * (New → Open → Dial → Accept), then keeps messages in flight on each: every echo that
  * comes back is timed and, while running, answered with a new message.
  */
 export class TrafficClient implements FrameSink {
-  readonly socket: Socket;
+  readonly link: ClientLink;
   /** ConnIDs of the live virtual connections. */
   readonly connIds: number[] = [];
   /** ConnIDs with a message to send in the next flush (one entry per message). */
@@ -138,24 +141,16 @@ export class TrafficClient implements FrameSink {
   private stopping = false;
   private onReady: (() => void) | null = null;
   private onSetupError: ((err: Error) => void) | null = null;
+  private onConnect: (() => void) | null = null;
 
   private constructor(ctx: LoadContext, target: ClientTarget) {
     this.ctx = ctx;
     this.target = target;
-    this.socket = connect({
-      host: target.host,
-      port: target.port,
-      noDelay: true,
-      onread: {
-        buffer: sharedReadBuffer,
-        callback: (nread: number, buf: Uint8Array) => {
-          this.receive(buf.subarray(0, nread));
-          return true;
-        },
-      },
+    this.link = openLink(target.transport ?? 'tcp', target.host, target.port, target.path ?? '/', {
+      onConnect: () => this.onConnect?.(),
+      onData: (bytes) => this.receive(bytes),
+      onLost: (why) => this.lost(why),
     });
-    this.socket.on('error', (err) => this.lost(err.message));
-    this.socket.on('close', () => this.lost('connection closed'));
   }
 
   /** Connects and opens every virtual connection; resolves when all are live. */
@@ -175,13 +170,14 @@ export class TrafficClient implements FrameSink {
         resolve(client);
       };
       client.onSetupError = fail;
-      client.socket.once('connect', () => {
+      client.onConnect = () => {
+        client.onConnect = null;
         if (target.vconns === 0) {
           client.onReady?.();
           return;
         }
-        client.socket.write(Buffer.concat(Array.from({ length: target.vconns }, encodeNew)));
-      });
+        client.link.send(Buffer.concat(Array.from({ length: target.vconns }, encodeNew)));
+      };
     });
   }
 
@@ -195,17 +191,17 @@ export class TrafficClient implements FrameSink {
   destroy(): void {
     this.stopping = true;
     this.closed = true;
-    this.socket.destroy();
+    this.link.destroy();
   }
 
-  /** Decodes one read; `chunk` is a view of the shared read buffer, valid only during this call. */
+  /** Decodes one read (or WebSocket message); `chunk` is valid only during this call. */
   private receive(chunk: Uint8Array): void {
     this.ctx.nowMs = performance.now();
     try {
       this.decoder.push(chunk, this);
     } catch (err) {
       this.lost(`bad frame from the gateway: ${(err as Error).message}`);
-      this.socket.destroy();
+      this.link.destroy();
     }
   }
 
@@ -225,7 +221,7 @@ export class TrafficClient implements FrameSink {
     switch (cmd.type) {
       case CommandType.Open:
         if (cmd.connId === 0) this.retryNew('New refused (Open 0)');
-        else this.socket.write(encodeDial(cmd.connId, this.target.serverId));
+        else this.link.send(encodeDial(cmd.connId, this.target.serverId));
         break;
       case CommandType.Refuse:
         this.retryNew(`dial of server ${this.target.serverId} refused`);
@@ -238,7 +234,7 @@ export class TrafficClient implements FrameSink {
         if (!this.stopping && this.connIds.includes(cmd.connId)) ctx.error(`virtual connection ${cmd.connId} closed by the far side`);
         break;
       case CommandType.Ping:
-        this.socket.write(encodePing());
+        this.link.send(encodePing());
         break;
       default:
         break;
@@ -252,7 +248,7 @@ export class TrafficClient implements FrameSink {
       return;
     }
     setTimeout(() => {
-      if (!this.closed) this.socket.write(encodeNew());
+      if (!this.closed) this.link.send(encodeNew());
     }, RETRY_DELAY_MS);
   }
 

@@ -20,6 +20,8 @@ export interface BenchOptions {
   servers: number;
   /** An external gateway to measure instead of starting ours. */
   gateway: { client: Address; server: Address } | null;
+  /** The external gateway's WebSocket client listener (for scenario bws), path `/`. */
+  gatewayWs: Address | null;
   authKey: string;
   /** PID of the external gateway, to read its CPU and memory from /proc. */
   gatewayPid: number | null;
@@ -41,15 +43,17 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Scenarios (issue 5):
+Scenarios (issues 5 and 7):
   a  latency:        1 client × 1 vconn × 64 B × 1 in flight
   b  small messages: 50 clients × 4 vconns × 64 B × 8 in flight
+  bws                b with the clients on the gateway's WebSocket listener (gateway only,
+                     compared with b over TCP: "÷ TCP")
   c  1 KiB messages: 50 × 4 × 1024 B × 8
   d  many players:   1000 clients × 1 vconn × 256 B × 1
   e  idle:           10000 idle client connections (gateway memory per connection)
 
 Options:
-  --scenarios a,b,c,d,e   which scenarios to run (default: all)
+  --scenarios a,b,bws,... which scenarios to run (default: all)
   --duration 10s          measured time per scenario and mode (ms, s or m; default 10s)
   --warmup 1s             traffic before measuring starts (default 1s)
   --clients N | s=N,...   clients per scenario (for e: idle connections); N sets every
@@ -65,6 +69,8 @@ Options:
   --gateway C,S           measure an external gateway: client address, server address
                           (host:port each); needs --auth-key
   --auth-key KEY          the external gateway's server key
+  --gateway-ws HOST:PORT  the external gateway's WebSocket client listener (path /), for bws;
+                          without it, bws is left out with --gateway
   --gateway-pid PID       read the external gateway's CPU and memory from /proc
   --no-direct             skip the no-gateway baseline
   --minimal               also run the minimal forwarder (fast path, no checks) as a reference
@@ -121,7 +127,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     args: argv,
     strict: true,
     options: {
-      scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+      scenarios: { type: 'string' },
       duration: { type: 'string', default: '10s' },
       warmup: { type: 'string', default: '1s' },
       clients: { type: 'string' },
@@ -135,6 +141,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       gateway: { type: 'string' },
       'auth-key': { type: 'string' },
       'gateway-pid': { type: 'string' },
+      'gateway-ws': { type: 'string' },
       'no-direct': { type: 'boolean', default: false },
       minimal: { type: 'boolean', default: false },
       'json-out': { type: 'string' },
@@ -146,7 +153,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
   });
   if (values.help) return null;
 
-  const names = values.scenarios.split(',').map((s) => s.trim().toLowerCase());
+  const names = (values.scenarios ?? SCENARIO_NAMES.join(',')).split(',').map((s) => s.trim().toLowerCase());
   for (const n of names) if (!SCENARIO_NAMES.includes(n as ScenarioName)) throw new Error(`--scenarios: unknown scenario "${n}"`);
   const overrides = {
     clients: values.clients === undefined ? {} : parseOverride(values.clients, 'clients'),
@@ -154,6 +161,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     size: values.size === undefined ? {} : parseOverride(values.size, 'size', 8),
     inflight: values.inflight === undefined ? {} : parseOverride(values.inflight, 'inflight'),
   };
+  const external = values.gateway !== undefined;
+  if (external && values['gateway-ws'] === undefined) {
+    // No WebSocket address to measure: bws is left out of the default set, and refused if asked for.
+    if (values.scenarios !== undefined && names.includes('bws')) {
+      throw new Error('--scenarios bws with --gateway needs --gateway-ws (its WebSocket client listener)');
+    }
+    names.splice(0, names.length, ...names.filter((n) => n !== 'bws'));
+  }
+  if (!external && values['gateway-ws'] !== undefined) throw new Error('--gateway-ws goes with --gateway');
   const scenarios = SCENARIO_NAMES.filter((n) => names.includes(n)).map((n) => {
     const s = { ...DEFAULT_SCENARIOS[n] };
     s.clients = overrides.clients[n] ?? overrides.clients['*'] ?? s.clients;
@@ -183,6 +199,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     servers: positiveInt(values.servers, 'servers'),
     gateway,
     authKey: values['auth-key'] ?? 'bench-key',
+    gatewayWs: values['gateway-ws'] === undefined ? null : parseAddress(values['gateway-ws'], 'gateway-ws'),
     gatewayPid: values['gateway-pid'] === undefined ? null : positiveInt(values['gateway-pid'], 'gateway-pid'),
     direct: !values['no-direct'],
     minimal: values.minimal,

@@ -23,6 +23,11 @@ export interface ScenarioReport {
     minimalMessagesPerSec: number | null;
     /** minimal forwarder ÷ direct RSS per idle connection. */
     minimalBytesPerConnection: number | null;
+    /**
+     * A WebSocket scenario (bws): its gateway msg/s ÷ the gateway msg/s of its TCP twin (b)
+     * in the same run, when both ran with the same shape. Null otherwise.
+     */
+    tcpMessagesPerSec: number | null;
   };
 }
 
@@ -46,8 +51,18 @@ export function medianRun(runs: ModeResult[]): ModeResult {
 const traffic = (r: ModeResult | null): TrafficResult | null => (r?.kind === 'traffic' ? r : null);
 const idle = (r: ModeResult | null): IdleResult | null => (r?.kind === 'idle' ? r : null);
 
-/** Puts a scenario's results side by side and computes the ratios to direct. */
-export function compare(scenario: Scenario, gateway: ModeResult, minimal: ModeResult | null, direct: ModeResult | null): ScenarioReport {
+/**
+ * Puts a scenario's results side by side and computes the ratios to direct, and for a
+ * WebSocket scenario to `tcpTwin`, the report of its TCP twin in this run (if it ran).
+ */
+export function compare(
+  scenario: Scenario,
+  gateway: ModeResult,
+  minimal: ModeResult | null,
+  direct: ModeResult | null,
+  tcpTwin: ScenarioReport | null = null,
+): ScenarioReport {
+  const sameShape = tcpTwin !== null && shapeOf(tcpTwin.scenario) === shapeOf(scenario);
   return {
     scenario,
     gateway,
@@ -59,6 +74,7 @@ export function compare(scenario: Scenario, gateway: ModeResult, minimal: ModeRe
       bytesPerConnection: ratio(idle(gateway)?.bytesPerConnection, idle(direct)?.bytesPerConnection),
       minimalMessagesPerSec: ratio(traffic(minimal)?.messagesPerSec, traffic(direct)?.messagesPerSec),
       minimalBytesPerConnection: ratio(idle(minimal)?.bytesPerConnection, idle(direct)?.bytesPerConnection),
+      tcpMessagesPerSec: sameShape ? ratio(traffic(gateway)?.messagesPerSec, traffic(tcpTwin.gateway)?.messagesPerSec) : null,
     },
   };
 }
@@ -106,6 +122,7 @@ export function formatTables(reports: ScenarioReport[]): string {
   const traffic: string[][] = [];
   const idle: string[][] = [];
   const failures: string[] = [];
+  const notes: string[] = [];
   for (const rep of reports) {
     const s = rep.scenario;
     const label = `${s.name} ${s.title}`;
@@ -118,8 +135,19 @@ export function formatTables(reports: ScenarioReport[]): string {
       if (r.kind === 'failed') {
         failures.push(`${s.name} ${r.mode}: ${r.error}`);
       } else if (r.kind === 'traffic') {
-        const vsDirect = r.mode === 'gateway' ? rep.ratio.messagesPerSec : r.mode === 'minimal' ? rep.ratio.minimalMessagesPerSec : null;
-        traffic.push(trafficRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));
+        const twin = s.tcpTwin;
+        if (twin !== undefined) {
+          // No direct run over WebSocket: the figure is ÷ the TCP twin through the gateway.
+          traffic.push(trafficRow(rowLabel, rowShape, r, `${times(rep.ratio.tcpMessagesPerSec)} ÷ ${twin}`));
+          notes.push(
+            rep.ratio.tcpMessagesPerSec === null
+              ? `${s.name}: no "÷ ${twin}" (${twin} did not run in this run with the same shape); there is no direct WebSocket baseline`
+              : `${s.name}: "÷ ${twin}" is msg/s over the gateway's WebSocket listener ÷ ${twin}'s over its TCP listener, same run (there is no direct WebSocket baseline)`,
+          );
+        } else {
+          const vsDirect = r.mode === 'gateway' ? rep.ratio.messagesPerSec : r.mode === 'minimal' ? rep.ratio.minimalMessagesPerSec : null;
+          traffic.push(trafficRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));
+        }
         if (r.errors.length > 0) failures.push(`${s.name} ${r.mode}: ${r.errors.length} errors, first: ${r.errors[0]}`);
       } else {
         const vsDirect = r.mode === 'gateway' ? rep.ratio.bytesPerConnection : r.mode === 'minimal' ? rep.ratio.minimalBytesPerConnection : null;
@@ -130,7 +158,8 @@ export function formatTables(reports: ScenarioReport[]): string {
   const out: string[] = [];
   if (traffic.length > 0) {
     out.push(
-      table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'mid peak RSS', 'load CPU', '÷ direct'], traffic, 3),
+      table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'mid peak RSS', 'load CPU', '÷ direct'], traffic, 3) +
+        notes.map((n) => `\n${n}`).join(''),
     );
   }
   if (idle.length > 0) {

@@ -79,17 +79,18 @@ async function main(): Promise<number> {
   for (const scenario of opts.scenarios) {
     log(`${scenario.name} ${scenario.title}: ${shapeOf(scenario)}`);
     const runs: Record<Mode, ModeResult[]> = { gateway: [], minimal: [], direct: [] };
-    const modes: Mode[] = ['gateway', ...(opts.minimal ? ['minimal' as const] : []), ...(opts.direct ? ['direct' as const] : [])];
+    // A WebSocket scenario runs through the gateway only: neither the direct baseline nor the
+    // minimal forwarder speaks WebSocket. It is compared with its TCP twin instead.
+    const tcp = scenario.transport === 'tcp';
+    const minimal = opts.minimal && tcp;
+    const direct = opts.direct && tcp;
+    const modes: Mode[] = ['gateway', ...(minimal ? ['minimal' as const] : []), ...(direct ? ['direct' as const] : [])];
     for (let i = 0; i < opts.repeat; i++) {
       if (opts.repeat > 1) log(`${scenario.name} run ${i + 1} of ${opts.repeat}`);
       for (const mode of modes) runs[mode].push(await runner.run(scenario, mode));
     }
-    const report = compare(
-      scenario,
-      medianRun(runs.gateway),
-      opts.minimal ? medianRun(runs.minimal) : null,
-      opts.direct ? medianRun(runs.direct) : null,
-    );
+    const twin = reports.find((r) => r.scenario.name === scenario.tcpTwin) ?? null;
+    const report = compare(scenario, medianRun(runs.gateway), minimal ? medianRun(runs.minimal) : null, direct ? medianRun(runs.direct) : null, twin);
     if (opts.repeat > 1) report.runs = runs;
     reports.push(report);
   }

@@ -143,19 +143,24 @@ export class Runner {
   }
 
   /**
-   * The process in the middle for `mode` (none for direct): its client and server addresses,
-   * and how to read its CPU and memory.
+   * The process in the middle for `mode` (none for direct): its client and server addresses
+   * (and WebSocket client address, when asked for), and how to read its CPU and memory.
    */
-  private async middle(mode: 'gateway' | 'minimal'): Promise<{ client: Address; server: Address; probe: Probe | null }> {
+  private async middle(
+    mode: 'gateway' | 'minimal',
+    webSocket = false,
+  ): Promise<{ client: Address; server: Address; clientWs: Address | null; probe: Probe | null }> {
     const o = this.opts;
+    if (webSocket && mode !== 'gateway') throw new Error(`the ${mode} mode has no WebSocket listener`);
     if (mode === 'gateway' && o.gateway !== null) {
-      return { ...o.gateway, probe: o.gatewayPid === null ? null : procProbe(o.gatewayPid) };
+      return { ...o.gateway, clientWs: o.gatewayWs, probe: o.gatewayPid === null ? null : procProbe(o.gatewayPid) };
     }
     const child = await (mode === 'gateway'
-      ? this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey }, GATEWAY_CORE, ['--expose-gc'])
+      ? this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey, webSocket }, GATEWAY_CORE, ['--expose-gc'])
       : this.spawn('minimal forwarder', 'minimal-forwarder.ts', { host: o.host }, GATEWAY_CORE, ['--expose-gc'])
     ).ready();
-    return { client: child.info.client as Address, server: child.info.server as Address, probe: childProbe(child) };
+    const clientWs = (child.info.clientWs as Address | undefined) ?? null;
+    return { client: child.info.client as Address, server: child.info.server as Address, clientWs, probe: childProbe(child) };
   }
 
   private generators(): BenchChild[] {
@@ -176,15 +181,19 @@ export class Runner {
     let gens: BenchChild[];
     let targets: ClientTarget[];
     if (mode !== 'direct') {
-      const mid = await this.middle(mode);
+      const webSocket = s.transport === 'websocket';
+      const mid = await this.middle(mode, webSocket);
       middle = mid.probe;
+      if (webSocket && mid.clientWs === null) throw new Error('no WebSocket client address for the gateway (--gateway-ws)');
+      const entry = webSocket ? { ...mid.clientWs!, transport: 'websocket' as const, path: '/' } : mid.client;
       echoes = range(o.servers).map((i) =>
         this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
       );
       gens = this.generators();
       await Promise.all(echoes.map((e) => e.ready()));
-      targets = range(s.clients).map((i) => ({ ...mid.client, serverId: (i % o.servers) + 1, vconns: s.vconns }));
+      targets = range(s.clients).map((i) => ({ ...entry, serverId: (i % o.servers) + 1, vconns: s.vconns }));
     } else {
+      if (s.transport !== 'tcp') throw new Error('the direct baseline has no WebSocket');
       // With no gateway, the echo servers take its place (and its core).
       echoes = range(o.servers).map((i) => this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'direct', host: o.host }, GATEWAY_CORE, ['--expose-gc']));
       gens = this.generators();

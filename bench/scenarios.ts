@@ -1,7 +1,8 @@
-/** The bench's scenarios (issue 5) and their default shapes. */
+/** The bench's scenarios (issues 5 and 7) and their default shapes. */
+import type { Transport } from './client-link.js';
 
-export type ScenarioName = 'a' | 'b' | 'c' | 'd' | 'e';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['a', 'b', 'c', 'd', 'e'];
+export type ScenarioName = 'a' | 'b' | 'bws' | 'c' | 'd' | 'e';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['a', 'b', 'bws', 'c', 'd', 'e'];
 
 /**
  * One scenario's shape. `traffic` scenarios keep `inflight` messages of `size` bytes in flight
@@ -16,14 +17,33 @@ export interface Scenario {
   vconns: number;
   size: number;
   inflight: number;
+  /**
+   * How the load clients reach the gateway. A `websocket` scenario runs through our gateway
+   * only: there is no WebSocket in the direct baseline or the minimal forwarder. It is
+   * compared with the TCP scenario of the same shape, `tcpTwin`, instead.
+   */
+  transport: Transport;
+  /** For a WebSocket scenario: the TCP scenario it is the variant of (`b` for `bws`). */
+  tcpTwin?: ScenarioName;
 }
 
 export const DEFAULT_SCENARIOS: Record<ScenarioName, Scenario> = {
-  a: { name: 'a', title: 'latency', kind: 'traffic', clients: 1, vconns: 1, size: 64, inflight: 1 },
-  b: { name: 'b', title: 'small messages', kind: 'traffic', clients: 50, vconns: 4, size: 64, inflight: 8 },
-  c: { name: 'c', title: '1 KiB messages', kind: 'traffic', clients: 50, vconns: 4, size: 1024, inflight: 8 },
-  d: { name: 'd', title: 'many players', kind: 'traffic', clients: 1000, vconns: 1, size: 256, inflight: 1 },
-  e: { name: 'e', title: 'idle connections', kind: 'idle', clients: 10_000, vconns: 0, size: 0, inflight: 0 },
+  a: { name: 'a', title: 'latency', kind: 'traffic', clients: 1, vconns: 1, size: 64, inflight: 1, transport: 'tcp' },
+  b: { name: 'b', title: 'small messages', kind: 'traffic', clients: 50, vconns: 4, size: 64, inflight: 8, transport: 'tcp' },
+  bws: {
+    name: 'bws',
+    title: 'b over WebSocket',
+    kind: 'traffic',
+    clients: 50,
+    vconns: 4,
+    size: 64,
+    inflight: 8,
+    transport: 'websocket',
+    tcpTwin: 'b',
+  },
+  c: { name: 'c', title: '1 KiB messages', kind: 'traffic', clients: 50, vconns: 4, size: 1024, inflight: 8, transport: 'tcp' },
+  d: { name: 'd', title: 'many players', kind: 'traffic', clients: 1000, vconns: 1, size: 256, inflight: 1, transport: 'tcp' },
+  e: { name: 'e', title: 'idle connections', kind: 'idle', clients: 10_000, vconns: 0, size: 0, inflight: 0, transport: 'tcp' },
 };
 
 /** A short description of the shape: `50 × 4 × 64 B × 8` or `10000 idle`. */

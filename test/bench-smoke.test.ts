@@ -1,6 +1,7 @@
 /**
  * Smoke run of `npm run bench`: every scenario for one second (with fewer clients for d and
- * e), through the gateway and directly, so the bench cannot rot. Asserts that every scenario
+ * e), through the gateway and directly (bws, over WebSocket, through the gateway only), so
+ * the bench cannot rot. Asserts that every scenario
  * measured something, that the results JSON and chart were written, and that no child
  * process outlived the run. No figure is compared with a target: the machine is shared and
  * noisy. Then a few unit tests of the bench's parsing and arithmetic.
@@ -31,7 +32,7 @@ interface ModeResult {
   error?: string;
 }
 interface Results {
-  scenarios: { scenario: { name: string }; gateway: ModeResult; direct: ModeResult | null; ratio: { messagesPerSec: number | null } }[];
+  scenarios: { scenario: { name: string }; gateway: ModeResult; direct: ModeResult | null; ratio: { messagesPerSec: number | null; tcpMessagesPerSec: number | null } }[];
   processes: { role: string; pid: number; exitCode: number | null; signal: string | null }[];
 }
 
@@ -75,13 +76,13 @@ test('the bench exits 0 and writes its results JSON and chart', () => {
   const r = results();
   assert.deepEqual(
     r.scenarios.map((s) => s.scenario.name),
-    ['a', 'b', 'c', 'd', 'e'],
+    ['a', 'b', 'bws', 'c', 'd', 'e'],
   );
   assert.match(output, /msg\/s/);
   assert.match(output, /RSS\/conn/);
   const svg = readFileSync(chartPath, 'utf8');
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  for (const label of ['a latency', 'd many players', 'e 1000 idle', 'direct (no gateway)']) assert.ok(svg.includes(label), label);
+  for (const label of ['a latency', 'bws b over WebSocket', 'd many players', 'e 1000 idle', 'direct (no gateway)']) assert.ok(svg.includes(label), label);
 });
 
 for (const name of ['a', 'b', 'c', 'd']) {
@@ -103,6 +104,23 @@ for (const name of ['a', 'b', 'c', 'd']) {
   });
 }
 
+test('scenario bws moves messages through the gateway over WebSocket and is compared with b over TCP', () => {
+  const r = results();
+  const s = r.scenarios.find((x) => x.scenario.name === 'bws')!;
+  const b = r.scenarios.find((x) => x.scenario.name === 'b')!;
+  assert.equal(s.gateway.kind, 'traffic', s.gateway.error);
+  assert.ok(s.gateway.messagesPerSec! > 0, `msg/s ${s.gateway.messagesPerSec}`);
+  assert.ok(s.gateway.rttUs!.p50 > 0 && s.gateway.rttUs!.p50 <= s.gateway.rttUs!.p99);
+  assert.deepEqual(s.gateway.errors, []);
+  // The gateway's own frame count confirms the traffic went through it.
+  assert.ok(s.gateway.middleCountedPerSec! > 0);
+  // No direct baseline over WebSocket: the ratio is to b through the gateway over TCP.
+  assert.equal(s.direct, null);
+  assert.equal(s.ratio.messagesPerSec, null);
+  assert.equal(s.ratio.tcpMessagesPerSec, s.gateway.messagesPerSec! / b.gateway.messagesPerSec!);
+  assert.match(output, /bws b over WebSocket .* gateway .* ÷ b\n/);
+});
+
 test('scenario e measures a positive gateway memory cost per idle connection', () => {
   const s = results().scenarios.find((x) => x.scenario.name === 'e')!;
   assert.equal(s.gateway.kind, 'idle', s.gateway.error);
@@ -115,8 +133,9 @@ test('every child process exited cleanly', () => {
   const { processes } = results();
   const roles = new Set(processes.map((p) => p.role));
   for (const role of ['gateway', 'echo server 1', 'load generator 1']) assert.ok(roles.has(role), role);
-  // a–d: gateway + echo + generator, then echo + generator; e: gateway + generator, then echo + generator.
-  assert.equal(processes.length, 4 * 5 + 4);
+  // a–d: gateway + echo + generator, then echo + generator; bws: gateway + echo + generator;
+  // e: gateway + generator, then echo + generator.
+  assert.equal(processes.length, 4 * 5 + 3 + 4);
   for (const p of processes) {
     assert.deepEqual({ role: p.role, exitCode: p.exitCode, signal: p.signal }, { role: p.role, exitCode: 0, signal: null });
     assert.equal(alive(p.pid), false, `${p.role} (pid ${p.pid}) is still running`);
@@ -151,6 +170,25 @@ test('durations, per-scenario overrides and addresses parse, and bad ones are re
   assert.throws(() => parseBenchArgs(['--gateway', '127.0.0.1:1,127.0.0.1:2']), /--auth-key/);
   assert.throws(() => parseBenchArgs(['--size', '4']), /--size/);
   assert.throws(() => parseBenchArgs(['--scenarios', 'a,z']), /unknown scenario "z"/);
+
+  // bws needs a WebSocket address: an external gateway without one leaves it out, or refuses it when asked for.
+  const external = ['--gateway', '127.0.0.1:1,127.0.0.1:2', '--auth-key', 'k'];
+  assert.deepEqual(
+    parseBenchArgs(external)!.scenarios.map((s) => s.name),
+    ['a', 'b', 'c', 'd', 'e'],
+  );
+  assert.throws(() => parseBenchArgs([...external, '--scenarios', 'b,bws']), /--gateway-ws/);
+  const withWs = parseBenchArgs([...external, '--scenarios', 'bws', '--gateway-ws', '127.0.0.1:3', '--inflight', 'bws=2'])!;
+  assert.deepEqual(withWs.gatewayWs, { host: '127.0.0.1', port: 3 });
+  assert.deepEqual(
+    withWs.scenarios.map((s) => [s.name, s.transport, s.inflight]),
+    [['bws', 'websocket', 2]],
+  );
+  assert.throws(() => parseBenchArgs(['--gateway-ws', '127.0.0.1:3']), /goes with --gateway/);
+  assert.deepEqual(
+    parseBenchArgs([])!.scenarios.map((s) => s.name),
+    ['a', 'b', 'bws', 'c', 'd', 'e'],
+  );
 });
 
 test('the median run is a real middle run, and a failed run is never hidden', async () => {
