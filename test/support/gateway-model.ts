@@ -12,7 +12,7 @@
  * write.
  */
 import { ProtocolError, type ProtocolErrorCode } from '../../src/errors.js';
-import type { RefuseReason } from '../../src/gateway/stats.js';
+import { emptyStats, type RefuseReason } from '../../src/gateway/stats.js';
 import {
   type Command,
   CommandType,
@@ -96,25 +96,8 @@ export interface ModelCounts {
 }
 
 function zeroCounts(): ModelCounts {
-  return {
-    protocolErrors: {
-      ERR_FRAME_TOO_SHORT: 0,
-      ERR_FRAME_TOO_LARGE: 0,
-      ERR_COMMAND_TRUNCATED: 0,
-      ERR_UNKNOWN_COMMAND: 0,
-      ERR_UNEXPECTED_COMMAND: 0,
-      ERR_FORGED_CONN_ID: 0,
-      ERR_UNKNOWN_CONN_ID: 0,
-      ERR_TEXT_MESSAGE: 0,
-      ERR_PARTIAL_FRAME: 0,
-      ERR_WEBSOCKET_PROTOCOL: 0,
-    },
-    staleFrames: 0,
-    forgedFrames: 0,
-    dialsAccepted: 0,
-    dialsRefused: { not_pending: 0, unknown_remote: 0, client_limit: 0, draining: 0 },
-    opensRefused: 0,
-  };
+  const { protocolErrors, staleFrames, forgedFrames, dialsAccepted, dialsRefused, opensRefused } = emptyStats();
+  return { protocolErrors, staleFrames, forgedFrames, dialsAccepted, dialsRefused, opensRefused };
 }
 
 function expectedFrom(frame: Uint8Array): ExpectedFrame {
