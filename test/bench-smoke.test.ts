@@ -27,6 +27,7 @@ interface ModeResult {
   middleCpuPercent?: number | null;
   middlePeakRssBytes?: number | null;
   bytesPerConnection?: number | null;
+  heapBytesPerConnection?: number | null;
   connections?: number;
   errors?: string[];
   error?: string;
@@ -121,11 +122,15 @@ test('scenario bws moves messages through the gateway over WebSocket and is comp
   assert.match(output, /bws b over WebSocket .* gateway .* ÷ b\n/);
 });
 
-test('scenario e measures a positive gateway memory cost per idle connection', () => {
+test('scenario e measures the gateway memory cost per idle connection', () => {
   const s = results().scenarios.find((x) => x.scenario.name === 'e')!;
   assert.equal(s.gateway.kind, 'idle', s.gateway.error);
   assert.equal(s.gateway.connections, 1000);
-  assert.ok(s.gateway.bytesPerConnection! > 0, `gateway bytes/conn ${s.gateway.bytesPerConnection}`);
+  // At 1,000 connections the RSS difference is within the allocator's noise (it has come out
+  // negative on a busy machine), so the smoke run asserts the heap figure, taken after a forced
+  // GC (about 1.3 KiB a connection), and only that an RSS figure was measured.
+  assert.ok(Number.isFinite(s.gateway.bytesPerConnection), `gateway RSS bytes/conn ${s.gateway.bytesPerConnection}`);
+  assert.ok(s.gateway.heapBytesPerConnection! > 0, `gateway heap bytes/conn ${s.gateway.heapBytesPerConnection}`);
   assert.equal(s.direct!.kind, 'idle', s.direct!.error);
 });
 
