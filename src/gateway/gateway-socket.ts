@@ -13,6 +13,11 @@ export interface GatewaySocket {
   readonly remotePort?: number | undefined;
   /** True once the socket cannot be used any more. */
   readonly destroyed: boolean;
+  /**
+   * Bytes written and not yet handed to the kernel. Right after a {@link write}, 0 means that
+   * write is complete and its buffer may be reused.
+   */
+  readonly writableLength: number;
   /** Sends `data`; `cb` is called when it has been handed to the kernel (or failed). */
   write(data: Uint8Array, cb?: (err?: Error | null) => void): boolean;
   /** Holds writes back until {@link uncork}, so that several go out together. */

@@ -7,6 +7,8 @@ import type { GatewaySocket } from './gateway-socket.js';
 import { IdAllocator } from './id-allocator.js';
 import { LogRateLimiter } from './log-rate-limiter.js';
 import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
+import { OutputArena } from './output-arena.js';
+import { startReading } from './shared-read-buffer.js';
 import { Peer, PeerKind, PeerState } from './peer.js';
 import { Route } from './route.js';
 import { ServerRegistry } from './server-registry.js';
@@ -47,6 +49,9 @@ const SWEEPS_PER_INTERVAL = 4;
 const PING = encodePing();
 /** Size of the buffers the gateway writes its own commands into. */
 const COMMAND_SLAB_SIZE = 16 * 1024;
+/** Arena blocks (see OutputArena): their size, and how many are kept for the next turn (4 MiB). */
+const ARENA_BLOCK_SIZE = 64 * 1024;
+const ARENA_MAX_FREE_BLOCKS = 64;
 /** The largest command frame (Dial and Accept). */
 const MAX_COMMAND_FRAME = commandFrameSize(CommandType.Accept);
 
@@ -98,8 +103,16 @@ export class Gateway {
     this.flushImmediate = null;
     const peers = this.dirty;
     this.dirty = [];
-    for (let i = 0; i < peers.length; i++) peers[i]!.flush();
+    for (let i = 0; i < peers.length; i++) peers[i]!.flush(this.arena);
+    // Frames queued while flushing wait for the next flush: their arena bytes must stay.
+    this.arena.endTurn(this.dirty.length > 0);
   };
+  /** Where frames are copied when their read buffer is reused, and batches are merged (one turn at a time). */
+  private readonly arena = new OutputArena(ARENA_BLOCK_SIZE, ARENA_MAX_FREE_BLOCKS);
+  /** The chunk being decoded when it is a reused read buffer, else null. */
+  private transient: Uint8Array | null = null;
+  /** Peers that queued views of {@link transient}; they copy them out before it is reused. */
+  private readonly borrowers: Peer[] = [];
   private closing: Promise<void> | null = null;
   private drainStarted = false;
   private liveEmptyWaiters: (() => void)[] = [];
@@ -209,6 +222,7 @@ export class Gateway {
     this.clients.set(peer.id, peer);
     this.counters.clientsAccepted++;
     attach(socket, peer, onFrameData);
+    startReading(socket, (chunk) => this.readInto(peer, chunk));
     this.options.logger.info({ event: 'client_accepted', clientId: peer.id, remote: peer.remote }, 'client accepted');
   }
 
@@ -220,6 +234,7 @@ export class Gateway {
     peer.challenge = createChallenge();
     peer.authTimer = setTimeout(authTimedOut, this.options.server.authTimeout, peer);
     attach(socket, peer, onHandshakeData);
+    startReading(socket, (chunk) => this.readInto(peer, chunk));
     socket.write(peer.challenge);
   }
 
@@ -330,6 +345,10 @@ export class Gateway {
    */
   private sendRange(to: Peer, buf: Uint8Array, start: number, end: number, from: Peer): void {
     if (!to.enqueue(buf, start, end)) return;
+    if (buf === this.transient && !to.borrowing) {
+      to.borrowing = true;
+      this.borrowers.push(to);
+    }
     const bound = this.sendQueueOf(to);
     if (to === from) {
       // Answers to its own commands: counted with this turn's, so its reading stops at once.
@@ -393,8 +412,14 @@ export class Gateway {
     }
   }
 
-  /** @internal The handshake bytes of a server connection. */
-  handshakeData(peer: Peer, chunk: Buffer): void {
+  /** A read into the shared read buffer (see shared-read-buffer.ts): `chunk` is gone after this call. */
+  private readInto(peer: Peer, chunk: Uint8Array): void {
+    if (peer.state === PeerState.Open) this.receive(peer, chunk, true);
+    else if (peer.state === PeerState.Handshake) this.handshakeData(peer, chunk, true);
+  }
+
+  /** @internal The handshake bytes of a server connection; `transient` as for {@link receive}. */
+  handshakeData(peer: Peer, chunk: Uint8Array, transient = false): void {
     const have = peer.handshakeBuf === null ? 0 : peer.handshakeBuf.length;
     const need = HANDSHAKE_REPLY_SIZE - have;
     let reply: Uint8Array;
@@ -432,17 +457,28 @@ export class Gateway {
     peer.socket.removeListener('data', onHandshakeData);
     peer.socket.on('data', onFrameData);
     this.options.logger.info({ event: 'server_authenticated', serverId, remote: peer.remote }, 'server authenticated');
-    if (rest.length > 0) this.receive(peer, rest);
+    if (rest.length > 0) this.receive(peer, rest, transient);
   }
 
-  /** @internal Feeds received bytes to the peer's decoder; a framing error closes the peer. */
-  receive(peer: Peer, chunk: Uint8Array): void {
+  /**
+   * @internal Feeds received bytes to the peer's decoder; a framing error closes the peer.
+   * `transient`: `chunk` is a read buffer that is reused once this returns, so frames queued
+   * as views of it are copied out first.
+   */
+  receive(peer: Peer, chunk: Uint8Array, transient = false): void {
     peer.heard = true;
+    if (transient) this.transient = chunk;
     try {
       peer.decoder.push(chunk, peer);
     } catch (err) {
       if (err instanceof ProtocolError) this.protocolError(peer, err);
       else this.internalError(peer, err);
+    }
+    if (transient) {
+      this.transient = null;
+      const borrowers = this.borrowers;
+      for (let i = 0; i < borrowers.length; i++) borrowers[i]!.detach(chunk, this.arena);
+      borrowers.length = 0;
     }
   }
 

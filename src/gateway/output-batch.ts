@@ -1,7 +1,8 @@
 import type { GatewaySocket } from './gateway-socket.js';
+import type { OutputArena } from './output-arena.js';
 
-/** Batches up to this size are copied into one buffer (one write, one allocation); larger ones go out as a corked run of views. */
-const MAX_COALESCE_BYTES = 4 * 1024 * 1024;
+/** A batch larger than an arena block whose runs average less than this is copied into one buffer rather than written as that many views. */
+const MIN_VIEW_RUN = 1024;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -47,31 +48,80 @@ export class OutputBatch {
     this.ends[i] = end;
   }
 
-  /** Writes the batch to `socket` (one write, or a corked run of views for a big batch). */
-  writeTo(socket: GatewaySocket, onWritten: (err?: Error | null) => void): void {
+  /**
+   * Writes the batch to `socket`: one range as it is; up to a block, copied together into
+   * `arena`; larger, as a corked run of views (or one copy when its runs are small). A socket
+   * that still holds earlier bytes gets a copy of its own, and a write that leaves bytes
+   * behind pins the arena blocks it refers to, so a backed-up socket keeps little of the
+   * arena to itself.
+   */
+  writeTo(socket: GatewaySocket, arena: OutputArena, onWritten: (err?: Error | null) => void): void {
     const n = this.count;
     if (n === 0) return;
-    const { bufs, starts, ends } = this;
+    const { bufs, starts, ends, bytes } = this;
     this.pushInFlight(this.messages);
-    if (n === 1) {
+    if (socket.writableLength !== 0 || (bytes > arena.blockSize && bytes < n * MIN_VIEW_RUN)) {
+      socket.write(this.copyInto(Buffer.allocUnsafe(bytes), 0), onWritten);
+    } else if (n === 1) {
       socket.write(bufs[0]!.subarray(starts[0]!, ends[0]!), onWritten);
-    } else if (this.bytes <= MAX_COALESCE_BYTES) {
-      const out = Buffer.allocUnsafe(this.bytes);
-      let off = 0;
-      for (let i = 0; i < n; i++) {
-        const s = starts[i]!;
-        const e = ends[i]!;
-        out.set(bufs[i]!.subarray(s, e), off);
-        off += e - s;
-      }
-      socket.write(out, onWritten);
+      if (socket.writableLength !== 0) arena.pin(bufs[0]!);
+    } else if (bytes <= arena.blockSize) {
+      const at = arena.reserve(bytes);
+      const block = arena.buffer;
+      socket.write(this.copyInto(block, at), onWritten);
+      if (socket.writableLength !== 0) arena.pin(block);
     } else {
       socket.cork();
       for (let i = 0; i < n - 1; i++) socket.write(bufs[i]!.subarray(starts[i]!, ends[i]!));
       socket.write(bufs[n - 1]!.subarray(starts[n - 1]!, ends[n - 1]!), onWritten);
       socket.uncork();
+      if (socket.writableLength !== 0) for (let i = 0; i < n; i++) arena.pin(bufs[i]!);
     }
     this.clear();
+  }
+
+  /** Copies the queued ranges one after another into `out` from `at`; returns the view of them. */
+  private copyInto(out: Buffer, at: number): Buffer {
+    const { bufs, starts, ends } = this;
+    let off = at;
+    for (let i = 0; i < this.count; i++) {
+      const s = starts[i]!;
+      const e = ends[i]!;
+      out.set(bufs[i]!.subarray(s, e), off);
+      off += e - s;
+    }
+    return at === 0 && off === out.length ? out : out.subarray(at, off);
+  }
+
+  /**
+   * Copies the queued ranges that lie in `transient` (a read buffer about to be reused) into
+   * `arena`, so the batch no longer depends on it. Ranges copied one after another into the
+   * arena merge, so a destination fed by many reads in one turn still gets one range.
+   */
+  detach(transient: Uint8Array, arena: OutputArena): void {
+    const { bufs, starts, ends } = this;
+    let last = -1;
+    for (let i = 0; i < this.count; i++) {
+      let buf = bufs[i]!;
+      let s = starts[i]!;
+      let e = ends[i]!;
+      if (buf === transient) {
+        const at = arena.append(buf, s, e);
+        buf = arena.buffer;
+        e = at + (e - s);
+        s = at;
+      }
+      if (last >= 0 && bufs[last] === buf && ends[last] === s) {
+        ends[last] = e;
+        continue;
+      }
+      last++;
+      bufs[last] = buf;
+      starts[last] = s;
+      ends[last] = e;
+    }
+    for (let i = last + 1; i < this.count; i++) bufs[i] = EMPTY;
+    this.count = last + 1;
   }
 
   /** Drops the queued frames (their bytes are released). */

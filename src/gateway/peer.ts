@@ -3,6 +3,7 @@ import type { Gateway } from './gateway.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import type { Route } from './route.js';
 import { OutputBatch } from './output-batch.js';
+import type { OutputArena } from './output-arena.js';
 
 /** Which listener a peer came through. */
 export enum PeerKind {
@@ -59,6 +60,8 @@ export class Peer implements FrameSink {
   /** Frames queued for this peer (created on first use: idle peers stay small). */
   private out: OutputBatch | null = null;
   private scheduled = false;
+  /** Frames queued this turn include views of the read buffer being decoded (see {@link detach}). */
+  borrowing = false;
   /** Called by the socket when a write completes; made on first use. */
   private onWritten: ((err?: Error | null) => void) | null = null;
 
@@ -121,11 +124,17 @@ export class Peer implements FrameSink {
     return true;
   }
 
-  /** Writes the frames queued this turn to the socket. */
-  flush(): void {
+  /** Writes the frames queued this turn to the socket (see {@link OutputBatch.writeTo}). */
+  flush(arena: OutputArena): void {
     this.scheduled = false;
     if (this.out === null || this.state === PeerState.Closed) return;
-    this.out.writeTo(this.socket, (this.onWritten ??= this.writeCompleted.bind(this)));
+    this.out.writeTo(this.socket, arena, (this.onWritten ??= this.writeCompleted.bind(this)));
+  }
+
+  /** Copies the queued frames that are views of `transient` (a read buffer about to be reused) into `arena`. */
+  detach(transient: Uint8Array, arena: OutputArena): void {
+    this.borrowing = false;
+    if (this.out !== null && this.state !== PeerState.Closed) this.out.detach(transient, arena);
   }
 
   /** Drops whatever is queued; used when the peer is torn down. */

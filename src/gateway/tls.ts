@@ -81,7 +81,8 @@ export function createSocketListener(
   onSocket: (socket: Socket) => void,
   onTlsError: (err: Error, socket: Socket) => void,
 ): Server {
-  if (tls === null) return createTcpServer({ noDelay: true }, onSocket);
+  // Accepted paused: the gateway starts reading once it has chosen how (see shared-read-buffer.ts).
+  if (tls === null) return createTcpServer({ noDelay: true, pauseOnConnect: true }, onSocket);
   const mutual = tls.ca !== undefined;
   const server: TlsServer = createTlsServer(
     { ...secureContextOptions(tls), requestCert: mutual, rejectUnauthorized: mutual, handshakeTimeout, noDelay: true },

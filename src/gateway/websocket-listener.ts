@@ -95,6 +95,11 @@ export class WebSocketPeerSocket extends EventEmitter implements GatewaySocket {
     return this.ws.readyState !== WebSocket.OPEN;
   }
 
+  /** What `ws` holds (its own queue and the socket's): the sent messages not yet in the kernel. */
+  get writableLength(): number {
+    return this.ws.bufferedAmount;
+  }
+
   write(data: Uint8Array, cb?: (err?: Error | null) => void): boolean {
     this.ws.send(data, cb);
     return true;

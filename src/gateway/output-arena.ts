@@ -1,0 +1,102 @@
+/**
+ * Memory a gateway copies outgoing bytes into during one event-loop turn: frames that must
+ * outlive the read buffer they arrived in, and small batches merged into one write.
+ *
+ * It hands out space from fixed-size blocks and frees nothing piece by piece. At the end of
+ * the turn's flush, every block whose bytes have all been handed to the kernel (on a
+ * connected socket nearly always so) goes back to a free list and is used again, so a busy
+ * gateway copies into the same few blocks turn after turn instead of allocating, and later
+ * collecting, a buffer per read or per write. A block that a write still in progress refers
+ * to is {@link pin}ned and left to that write (the garbage collector frees it once the write
+ * completes). Blocks are small, so what a backed-up socket holds on to stays small too.
+ */
+/** Turns over which the arena measures what it needs before letting spare blocks go. */
+const TRIM_WINDOW = 64;
+
+export class OutputArena {
+  private block: Buffer;
+  private used = 0;
+  /** Blocks filled earlier in this turn. */
+  private readonly full: Buffer[] = [];
+  private readonly free: Buffer[] = [];
+  private readonly pinned = new Set<Uint8Array>();
+  /** Turns ended in the current trim window, and the most blocks one of them used. */
+  private turns = 0;
+  private mostUsed = 0;
+
+  /**
+   * @param blockSize bytes per block; a larger request gets a buffer of its own.
+   * @param maxFree most blocks kept for reuse between turns (fewer after quiet turns).
+   */
+  constructor(
+    readonly blockSize: number,
+    private readonly maxFree: number,
+  ) {
+    this.block = Buffer.allocUnsafe(blockSize);
+  }
+
+  /** The block the last {@link append} or {@link reserve} went into. */
+  get buffer(): Buffer {
+    return this.block;
+  }
+
+  /** Copies `src[start..end)` in; returns its offset in {@link buffer}. */
+  append(src: Uint8Array, start: number, end: number): number {
+    const at = this.reserve(end - start);
+    this.block.set(src.subarray(start, end), at);
+    return at;
+  }
+
+  /** Makes room for `bytes` bytes the caller writes; returns their offset in {@link buffer}. */
+  reserve(bytes: number): number {
+    if (this.used + bytes > this.block.length) {
+      if (bytes > this.blockSize) {
+        // Larger than a block: a buffer of its own, never reused.
+        this.full.push(this.block);
+        this.block = Buffer.allocUnsafe(bytes);
+        this.used = bytes;
+        this.pinned.add(this.block);
+        return 0;
+      }
+      this.full.push(this.block);
+      this.block = this.free.pop() ?? Buffer.allocUnsafe(this.blockSize);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used = at + bytes;
+    return at;
+  }
+
+  /** A write still in progress refers to `buf`: if it is a block of this turn, it is not reused. */
+  pin(buf: Uint8Array): void {
+    this.pinned.add(buf);
+  }
+
+  /**
+   * Ends the turn: every block of it that is not pinned is free again. `keepAll`: bytes
+   * handed out are still queued for a later turn, so no block of this turn is reused.
+   */
+  endTurn(keepAll: boolean): void {
+    if (this.used === 0 && this.full.length === 0) return;
+    const { full, free, pinned } = this;
+    const used = full.length + 1;
+    if (used > this.mostUsed) this.mostUsed = used;
+    for (let i = 0; i < full.length; i++) {
+      const b = full[i]!;
+      if (!keepAll && b.length === this.blockSize && !pinned.has(b) && free.length < this.maxFree) free.push(b);
+    }
+    full.length = 0;
+    // Every TRIM_WINDOW turns, keep no more blocks than the busiest turn of the window used:
+    // after a burst, the arena shrinks back within a window of quieter turns.
+    if (++this.turns === TRIM_WINDOW) {
+      if (free.length > this.mostUsed) free.length = this.mostUsed;
+      this.turns = 0;
+      this.mostUsed = 0;
+    }
+    if (keepAll || pinned.has(this.block) || this.block.length !== this.blockSize) {
+      this.block = free.pop() ?? Buffer.allocUnsafe(this.blockSize);
+    }
+    this.used = 0;
+    pinned.clear();
+  }
+}

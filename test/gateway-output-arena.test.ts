@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { OutputArena } from '../src/gateway/output-arena.js';
+import { OutputBatch } from '../src/gateway/output-batch.js';
+import type { GatewaySocket } from '../src/gateway/gateway-socket.js';
+
+/** A socket that records what is written and can pretend to be backed up. */
+function recordingSocket(backedUp = () => false) {
+  const written: Buffer[] = [];
+  const socket = {
+    get writableLength() {
+      return backedUp() ? 1 : 0;
+    },
+    destroyed: false,
+    write(data: Uint8Array, cb?: () => void) {
+      written.push(Buffer.from(data)); // a snapshot: later changes to the memory must not matter
+      cb?.();
+      return true;
+    },
+    cork() {},
+    uncork() {},
+  } as unknown as GatewaySocket;
+  return { socket, written, bytes: () => Buffer.concat(written) };
+}
+
+test('arena: blocks are reused turn after turn unless pinned or kept', () => {
+  const arena = new OutputArena(16, 4);
+  const src = Uint8Array.from({ length: 40 }, (_, i) => i);
+  const at = arena.append(src, 0, 10);
+  const first = arena.buffer;
+  assert.deepEqual([...first.subarray(at, at + 10)], [...src.subarray(0, 10)]);
+  arena.append(src, 10, 20); // does not fit: a second block
+  const second = arena.buffer;
+  assert.notEqual(second, first);
+  arena.endTurn(false);
+  // Both blocks are free again: the next turn writes into one of them.
+  arena.append(src, 0, 10);
+  assert.ok(arena.buffer === first || arena.buffer === second);
+
+  arena.pin(arena.buffer);
+  const pinned = arena.buffer;
+  arena.endTurn(false);
+  const handedOut = new Set<Buffer>();
+  for (let i = 0; i < 6; i++) {
+    arena.append(src, 0, 16); // a whole block each
+    handedOut.add(arena.buffer);
+  }
+  assert.equal(handedOut.size, 6);
+  assert.ok(!handedOut.has(pinned), 'a pinned block is left to its write');
+
+  const kept = arena.buffer;
+  arena.endTurn(true);
+  arena.append(src, 0, 4);
+  assert.notEqual(arena.buffer, kept, 'keepAll: nothing of the turn is handed out again');
+});
+
+test('arena: a request larger than a block gets a buffer of its own, never reused', () => {
+  const arena = new OutputArena(8, 4);
+  const src = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
+  const at = arena.append(src, 0, 20);
+  const big = arena.buffer;
+  assert.equal(big.length, 20);
+  assert.deepEqual([...big.subarray(at, at + 20)], [...src]);
+  arena.endTurn(false);
+  for (let i = 0; i < 10; i++) {
+    arena.append(src, 0, 8);
+    assert.notEqual(arena.buffer, big);
+  }
+});
+
+test('batch: frames detached from a reused read buffer survive it being overwritten', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 40 })), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 16, max: 128 }),
+      fc.boolean(),
+      (reads, blockSize, backedUp) => {
+        // Each "read" fills the one transient buffer; some of its bytes go to the batch, as
+        // frames (true: the next range follows on directly) of the given sizes.
+        const transient = new Uint8Array(512);
+        const owned = Uint8Array.from({ length: 64 }, (_, i) => 200 - i);
+        const arena = new OutputArena(blockSize, 4);
+        const batch = new OutputBatch();
+        const expected: number[] = [];
+        let stamp = 1;
+        for (const frames of reads) {
+          let pos = 0;
+          for (const [adjacent, size] of frames) {
+            if (!adjacent) pos += 3;
+            if (pos + size > transient.length) break;
+            for (let i = 0; i < size; i++) transient[pos + i] = stamp++ & 0xff;
+            batch.add(transient, pos, pos + size);
+            expected.push(...transient.subarray(pos, pos + size));
+            pos += size;
+          }
+          batch.add(owned, 5, 9); // a range in memory that is not reused
+          expected.push(...owned.subarray(5, 9));
+          batch.detach(transient, arena);
+          transient.fill(0xee);
+        }
+        const { socket, bytes } = recordingSocket(() => backedUp);
+        batch.writeTo(socket, arena, () => {});
+        arena.endTurn(false);
+        assert.deepEqual([...bytes()], expected);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('batch: a write that leaves bytes behind pins its arena block', () => {
+  const arena = new OutputArena(64, 4);
+  const transient = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const batch = new OutputBatch();
+  batch.add(transient, 0, 10);
+  batch.add(transient, 20, 30);
+  batch.detach(transient, arena);
+  const block = arena.buffer;
+  let written = false;
+  // Nothing queued before the write, something after: a partial write.
+  const { socket } = recordingSocket(() => written);
+  const write = socket.write.bind(socket);
+  (socket as { write: typeof write }).write = (data, cb) => {
+    written = true;
+    return write(data, cb);
+  };
+  batch.writeTo(socket, arena, () => {});
+  arena.endTurn(false);
+  for (let i = 0; i < 8; i++) {
+    arena.append(transient, 0, 32);
+    assert.notEqual(arena.buffer, block, 'the pinned block is not handed out again');
+  }
+});
+
+test('arena: after a burst, a window of quiet turns lets most of the burst\'s blocks go', () => {
+  const arena = new OutputArena(16, 64);
+  const src = new Uint8Array(16);
+  const burst = new Set<Buffer>();
+  for (let i = 0; i < 40; i++) {
+    arena.append(src, 0, 16);
+    burst.add(arena.buffer);
+  }
+  arena.endTurn(false);
+  for (let i = 0; i < 128; i++) {
+    arena.append(src, 0, 4); // quiet turns: one block each
+    arena.endTurn(false);
+  }
+  // The next burst finds only a few blocks kept: the rest are new.
+  let reused = 0;
+  for (let i = 0; i < 40; i++) {
+    arena.append(src, 0, 16);
+    if (burst.has(arena.buffer)) reused++;
+  }
+  assert.ok(reused >= 1 && reused <= 5, `reused ${reused} of the burst's 40 blocks`);
+});

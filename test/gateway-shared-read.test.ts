@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
+import { test } from 'node:test';
+import { sharedReadSupported, startReading } from '../src/gateway/shared-read-buffer.js';
+
+/** An accepted socket (paused, as the gateway's TCP listeners accept them) and its client end. */
+async function acceptedPair(): Promise<{ accepted: Socket; client: Socket; close: () => Promise<void> }> {
+  const server = createServer({ pauseOnConnect: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const [accepted] = (await once(server, 'connection')) as [Socket];
+  return {
+    accepted,
+    client,
+    close: async () => {
+      client.destroy();
+      accepted.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+test('this Node supports reading accepted sockets into the shared buffer', () => {
+  // The gateway falls back to 'data' events without it; on the Node we support it must work.
+  assert.equal(sharedReadSupported, true);
+});
+
+test('an accepted TCP socket reads into the shared buffer: bytes arrive in order, no data events', async () => {
+  const { accepted, client, close } = await acceptedPair();
+  const got: number[] = [];
+  let dataEvents = 0;
+  accepted.on('data', () => dataEvents++);
+  assert.equal(startReading(accepted, (chunk) => got.push(...chunk)), true);
+  const sent = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
+  client.write(sent);
+  while (got.length < sent.length) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(Buffer.from(got), sent);
+  assert.equal(dataEvents, 0);
+  await close();
+});
+
+test('pause() stops the shared-buffer reads and resume() starts them again; close is reported', async () => {
+  const { accepted, client, close } = await acceptedPair();
+  let got = 0;
+  startReading(accepted, (chunk) => (got += chunk.length));
+  client.write(Buffer.alloc(10));
+  while (got < 10) await new Promise((r) => setImmediate(r));
+  accepted.pause();
+  client.write(Buffer.alloc(20));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(got, 10, 'nothing is read while paused');
+  accepted.resume();
+  while (got < 30) await new Promise((r) => setImmediate(r));
+  const closed = once(accepted, 'close');
+  client.end();
+  await closed;
+  await close();
+});
+
+test('sockets that are not plain TCP are left to their data events', async () => {
+  const { EventEmitter } = await import('node:events');
+  const notTcp = new EventEmitter() as unknown as Parameters<typeof startReading>[0];
+  assert.equal(startReading(notTcp, () => assert.fail('no shared reads')), false);
+});
