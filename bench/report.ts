@@ -11,6 +11,13 @@ export interface ScenarioReport {
   direct: ModeResult | null;
   /** Every run, when the scenario ran more than once (the results above are the medians). */
   runs?: { gateway: ModeResult[]; minimal: ModeResult[]; direct: ModeResult[] };
+  /**
+   * msg/s ÷ the middle's CPU share: how many messages one core of the middle moves per second
+   * of its own CPU time (gateway, minimal forwarder; in direct mode the echo servers). It is
+   * what the middle would reach at 100 % of its core if it scaled linearly, so it still
+   * compares middles when the load side is the limit. Null without the middle's CPU figure.
+   */
+  messagesPerCpuSecond: { gateway: number | null; minimal: number | null; direct: number | null };
   /** Each figure ÷ the direct one; null where either side is missing. */
   ratio: {
     /** gateway ÷ direct msg/s. */
@@ -49,6 +56,12 @@ export function medianRun(runs: ModeResult[]): ModeResult {
 }
 
 const traffic = (r: ModeResult | null): TrafficResult | null => (r?.kind === 'traffic' ? r : null);
+
+/** Messages per second of the middle's CPU time (see {@link ScenarioReport.messagesPerCpuSecond}). */
+export function messagesPerCpuSecond(r: ModeResult | null): number | null {
+  const t = traffic(r);
+  return t === null || t.middleCpuPercent === null || t.middleCpuPercent <= 0 ? null : (t.messagesPerSec * 100) / t.middleCpuPercent;
+}
 const idle = (r: ModeResult | null): IdleResult | null => (r?.kind === 'idle' ? r : null);
 
 /**
@@ -68,6 +81,11 @@ export function compare(
     gateway,
     minimal,
     direct,
+    messagesPerCpuSecond: {
+      gateway: messagesPerCpuSecond(gateway),
+      minimal: messagesPerCpuSecond(minimal),
+      direct: messagesPerCpuSecond(direct),
+    },
     ratio: {
       messagesPerSec: ratio(traffic(gateway)?.messagesPerSec, traffic(direct)?.messagesPerSec),
       rttP50: ratio(traffic(gateway)?.rttUs.p50, traffic(direct)?.rttUs.p50),
@@ -84,6 +102,7 @@ const mb = (bytes: number | null): string => (bytes === null ? '-' : `${(bytes /
 const kib = (bytes: number | null): string => (bytes === null ? '-' : `${(bytes / 1024).toFixed(2)} KiB`);
 const pct = (p: number | null): string => (p === null ? '-' : `${p.toFixed(0)}%`);
 const times = (r: number | null): string => (r === null ? '-' : r.toFixed(2));
+const perCpu = (n: number | null): string => (n === null ? '-' : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${Math.round(n / 1e3)}k`);
 
 /** Lays out rows as columns: the first `left` columns left-aligned, the rest right-aligned. */
 function table(header: string[], rows: string[][], left: number): string {
@@ -107,6 +126,7 @@ function trafficRow(label: string, shape: string, r: TrafficResult, ratioText: s
     int(r.rttUs.p99),
     int(r.rttUs.p999),
     pct(r.middleCpuPercent),
+    perCpu(messagesPerCpuSecond(r)),
     mb(r.middlePeakRssBytes),
     pct(r.loadCpuPercent),
     ratioText,
@@ -158,7 +178,7 @@ export function formatTables(reports: ScenarioReport[]): string {
   const out: string[] = [];
   if (traffic.length > 0) {
     out.push(
-      table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'mid peak RSS', 'load CPU', '÷ direct'], traffic, 3) +
+      table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'msg/CPU-s', 'mid peak RSS', 'load CPU', '÷ direct'], traffic, 3) +
         notes.map((n) => `\n${n}`).join(''),
     );
   }

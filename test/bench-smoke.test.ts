@@ -33,7 +33,13 @@ interface ModeResult {
   error?: string;
 }
 interface Results {
-  scenarios: { scenario: { name: string }; gateway: ModeResult; direct: ModeResult | null; ratio: { messagesPerSec: number | null; tcpMessagesPerSec: number | null } }[];
+  scenarios: {
+    scenario: { name: string };
+    gateway: ModeResult;
+    direct: ModeResult | null;
+    messagesPerCpuSecond: { gateway: number | null };
+    ratio: { messagesPerSec: number | null; tcpMessagesPerSec: number | null };
+  }[];
   processes: { role: string; pid: number; exitCode: number | null; signal: string | null }[];
 }
 
@@ -100,6 +106,9 @@ for (const name of ['a', 'b', 'c', 'd']) {
     assert.ok(s.gateway.middleCountedPerSec! > 0);
     assert.equal(s.direct!.middleCountedPerSec, null);
     assert.ok(s.gateway.middleCpuPercent! > 0);
+    // Capacity per core: msg/s scaled by the gateway's CPU share.
+    const perCpu = (s.gateway.messagesPerSec! * 100) / s.gateway.middleCpuPercent!;
+    assert.ok(Math.abs(s.messagesPerCpuSecond.gateway! - perCpu) <= perCpu * 1e-9, `msg/CPU-s ${s.messagesPerCpuSecond.gateway} vs ${perCpu}`);
     assert.ok(s.gateway.middlePeakRssBytes! > 0);
     assert.ok(s.ratio.messagesPerSec! > 0);
   });
