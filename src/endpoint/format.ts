@@ -18,7 +18,7 @@ export interface Format<T> {
   decode(bytes: Uint8Array): T;
 }
 
-/** Bytes as they are (the default). Received messages are views of the received data. */
+/** Bytes as they are (the default). Received messages are views of the received data (plain `Uint8Array`s, in Node too). */
 export const raw: Format<Uint8Array> = Object.freeze({
   name: 'raw',
   encode: (message: Uint8Array): Uint8Array => message,

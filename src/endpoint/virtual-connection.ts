@@ -22,9 +22,15 @@ export interface OwnedConnection {
   terminate(reason: Error | undefined, discardQueued: boolean): void;
 }
 
-interface Waiter<T> {
-  resolve(value: T): void;
+/**
+ * A pending read: a {@link VirtualConnection.receive} (`iter` false), settled with the
+ * message, or a `for await` step (`iter` true), settled with its iterator result at once
+ * (no second promise to map one to the other) and ended with `done` on a close.
+ */
+interface Waiter {
+  resolve(value: unknown): void;
   reject(err: Error): void;
+  iter: boolean;
 }
 
 /** `Symbol.asyncDispose`, or the well-known fallback where the runtime has none yet. */
@@ -65,7 +71,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
   private readonly format: Format<T>;
   private readonly recvQueue: number;
   private readonly queue = new Deque<Uint8Array>();
-  private readonly waiters = new Deque<Waiter<T>>();
+  private readonly waiters = new Deque<Waiter>();
   private open = true;
   private reason: Error | undefined = undefined;
   private resolveClosed!: (reason: Error | undefined) => void;
@@ -135,7 +141,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
       }
     }
     if (!this.open) return Promise.reject(new ConnectionClosedError(closedMessage(this.reason), { cause: this.reason }));
-    return new Promise<T>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise<T>((resolve, reject) => this.waiters.push({ resolve: resolve as (value: unknown) => void, reject, iter: false }));
   }
 
   /**
@@ -171,13 +177,18 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
   }
 
   /**
-   * The iterator's `next()`: a queued message costs one promise; otherwise it waits in
-   * {@link receive}, and a close ends the iteration.
+   * The iterator's `next()`: a queued message costs one promise; otherwise one promise
+   * that the next message (or a close, ending the iteration) settles directly.
    * @internal
    */
   nextResult(): Promise<IteratorResult<T>> {
     const bytes = this.queue.shift();
-    if (bytes === undefined) return this.receive().then(toResult<T>, endWhenClosed);
+    if (bytes === undefined) {
+      if (!this.open) return Promise.resolve(DONE);
+      return new Promise<IteratorResult<T>>((resolve, reject) =>
+        this.waiters.push({ resolve: resolve as (value: unknown) => void, reject, iter: true }),
+      );
+    }
     try {
       return Promise.resolve({ value: this.format.decode(bytes), done: false });
     } catch (err) {
@@ -200,7 +211,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
         waiter.reject(decodeError(this.format, bytes, err));
         return true;
       }
-      waiter.resolve(message);
+      waiter.resolve(waiter.iter ? { value: message, done: false } : message);
       return true;
     }
     if (this.queue.length >= this.recvQueue) return false;
@@ -219,8 +230,11 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
     this.reason = reason;
     if (discardQueued) this.queue.drain();
     if (this.waiters.length > 0) {
-      const err = new ConnectionClosedError(closedMessage(reason), { cause: reason });
-      for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) w.reject(err);
+      let err: ConnectionClosedError | null = null;
+      for (let w = this.waiters.shift(); w !== undefined; w = this.waiters.shift()) {
+        if (w.iter) w.resolve(DONE);
+        else w.reject((err ??= new ConnectionClosedError(closedMessage(reason), { cause: reason })));
+      }
     }
     this.resolveClosed(reason);
   }
@@ -240,15 +254,6 @@ class MessageIterator<T> implements AsyncIterableIterator<T> {
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
   }
-}
-
-function toResult<T>(value: T): IteratorResult<T> {
-  return { value, done: false };
-}
-
-function endWhenClosed(err: unknown): IteratorReturnResult<undefined> {
-  if (err instanceof ConnectionClosedError) return DONE;
-  throw err;
 }
 
 function closedMessage(reason: Error | undefined): string {
