@@ -43,14 +43,17 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Scenarios (issues 5 and 7):
+Scenarios (issues 5 and 7, and the endpoint library's own):
   a  latency:        1 client × 1 vconn × 64 B × 1 in flight
   b  small messages: 50 clients × 4 vconns × 64 B × 8 in flight
   bws                b with the clients on the gateway's WebSocket listener (gateway only,
-                     compared with b over TCP: "÷ TCP")
+                     compared with b over TCP: "÷ b")
   c  1 KiB messages: 50 × 4 × 1024 B × 8
   d  many players:   1000 clients × 1 vconn × 256 B × 1
   e  idle:           10000 idle client connections (gateway memory per connection)
+  ep endpoint library: 1 client × 4 vconns × 64 B × 32, a game client and server on the
+                     endpoint library through the gateway (gateway only, compared with the
+                     raw-protocol load of the same shape: "÷ raw")
 
 Options:
   --scenarios a,b,bws,... which scenarios to run (default: all)

@@ -9,15 +9,20 @@ export interface ScenarioReport {
   minimal: ModeResult | null;
   /** No gateway (unless --no-direct). */
   direct: ModeResult | null;
+  /**
+   * An endpoint-library scenario (ep): the same shape made by the raw-protocol load
+   * generators and echo servers through the gateway, in the same run. Null otherwise.
+   */
+  raw?: ModeResult | null;
   /** Every run, when the scenario ran more than once (the results above are the medians). */
-  runs?: { gateway: ModeResult[]; minimal: ModeResult[]; direct: ModeResult[] };
+  runs?: { gateway: ModeResult[]; minimal: ModeResult[]; direct: ModeResult[]; raw?: ModeResult[] };
   /**
    * msg/s ÷ the middle's CPU share: how many messages one core of the middle moves per second
    * of its own CPU time (gateway, minimal forwarder; in direct mode the echo servers). It is
    * what the middle would reach at 100 % of its core if it scaled linearly, so it still
    * compares middles when the load side is the limit. Null without the middle's CPU figure.
    */
-  messagesPerCpuSecond: { gateway: number | null; minimal: number | null; direct: number | null };
+  messagesPerCpuSecond: { gateway: number | null; minimal: number | null; direct: number | null; raw?: number | null };
   /** Each figure ÷ the direct one; null where either side is missing. */
   ratio: {
     /** gateway ÷ direct msg/s. */
@@ -35,6 +40,11 @@ export interface ScenarioReport {
      * in the same run, when both ran with the same shape. Null otherwise.
      */
     tcpMessagesPerSec: number | null;
+    /**
+     * An endpoint-library scenario (ep): its msg/s ÷ that of its raw twin ({@link raw}),
+     * both through the gateway in the same run. Null otherwise.
+     */
+    rawMessagesPerSec?: number | null;
   };
 }
 
@@ -65,8 +75,9 @@ export function messagesPerCpuSecond(r: ModeResult | null): number | null {
 const idle = (r: ModeResult | null): IdleResult | null => (r?.kind === 'idle' ? r : null);
 
 /**
- * Puts a scenario's results side by side and computes the ratios to direct, and for a
- * WebSocket scenario to `tcpTwin`, the report of its TCP twin in this run (if it ran).
+ * Puts a scenario's results side by side and computes the ratios to direct, for a
+ * WebSocket scenario to `tcpTwin`, the report of its TCP twin in this run (if it ran), and
+ * for an endpoint-library scenario to `raw`, the same shape made by the raw load.
  */
 export function compare(
   scenario: Scenario,
@@ -74,17 +85,21 @@ export function compare(
   minimal: ModeResult | null,
   direct: ModeResult | null,
   tcpTwin: ScenarioReport | null = null,
+  raw: ModeResult | null = null,
 ): ScenarioReport {
   const sameShape = tcpTwin !== null && shapeOf(tcpTwin.scenario) === shapeOf(scenario);
+  const endpoint = scenario.load === 'endpoint';
   return {
     scenario,
     gateway,
     minimal,
     direct,
+    ...(endpoint ? { raw } : {}),
     messagesPerCpuSecond: {
       gateway: messagesPerCpuSecond(gateway),
       minimal: messagesPerCpuSecond(minimal),
       direct: messagesPerCpuSecond(direct),
+      ...(endpoint ? { raw: messagesPerCpuSecond(raw) } : {}),
     },
     ratio: {
       messagesPerSec: ratio(traffic(gateway)?.messagesPerSec, traffic(direct)?.messagesPerSec),
@@ -93,6 +108,7 @@ export function compare(
       minimalMessagesPerSec: ratio(traffic(minimal)?.messagesPerSec, traffic(direct)?.messagesPerSec),
       minimalBytesPerConnection: ratio(idle(minimal)?.bytesPerConnection, idle(direct)?.bytesPerConnection),
       tcpMessagesPerSec: sameShape ? ratio(traffic(gateway)?.messagesPerSec, traffic(tcpTwin.gateway)?.messagesPerSec) : null,
+      ...(endpoint ? { rawMessagesPerSec: ratio(traffic(gateway)?.messagesPerSec, traffic(raw)?.messagesPerSec) } : {}),
     },
   };
 }
@@ -115,11 +131,11 @@ function table(header: string[], rows: string[][], left: number): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-function trafficRow(label: string, shape: string, r: TrafficResult, ratioText: string): string[] {
+function trafficRow(label: string, shape: string, r: TrafficResult, ratioText: string, modeText: string = r.mode): string[] {
   return [
     label,
     shape,
-    r.mode,
+    modeText,
     int(r.messagesPerSec),
     r.megabytesPerSec.toFixed(1),
     int(r.rttUs.p50),
@@ -147,16 +163,31 @@ export function formatTables(reports: ScenarioReport[]): string {
     const s = rep.scenario;
     const label = `${s.name} ${s.title}`;
     const shape = shapeOf(s);
-    const sides = [rep.gateway, rep.minimal, rep.direct].filter((r): r is ModeResult => r !== null);
-    sides.forEach((r, i) => {
+    // ep's raw twin runs through the gateway too: its row is labelled `raw`.
+    const sides = [rep.gateway, rep.minimal, rep.direct, rep.raw ?? null]
+      .map((r, i) => (r === null ? null : { r, name: i === 3 ? 'raw' : r.mode }))
+      .filter((x): x is { r: ModeResult; name: string } => x !== null);
+    sides.forEach(({ r, name }, i) => {
       const first = i === 0;
       const rowLabel = first ? label : '';
       const rowShape = first ? shape : '';
       if (r.kind === 'failed') {
-        failures.push(`${s.name} ${r.mode}: ${r.error}`);
+        failures.push(`${s.name} ${name}: ${r.error}`);
       } else if (r.kind === 'traffic') {
         const twin = s.tcpTwin;
-        if (twin !== undefined) {
+        if (s.load === 'endpoint') {
+          // No direct run: the endpoint row is ÷ the raw load's, same shape, same gateway.
+          if (name === 'raw') {
+            traffic.push(trafficRow(rowLabel, rowShape, r, '', 'raw'));
+          } else {
+            traffic.push(trafficRow(rowLabel, rowShape, r, `${times(rep.ratio.rawMessagesPerSec ?? null)} ÷ raw`));
+            notes.push(
+              rep.ratio.rawMessagesPerSec == null
+                ? `${s.name}: no "÷ raw" (the raw-protocol run of the same shape did not finish); there is no direct baseline`
+                : `${s.name}: "÷ raw" is msg/s of a game client and server on the endpoint library ÷ the raw-protocol load generator and echo server's (row "raw"), same shape, same gateway, same run`,
+            );
+          }
+        } else if (twin !== undefined) {
           // No direct run over WebSocket: the figure is ÷ the TCP twin through the gateway.
           traffic.push(trafficRow(rowLabel, rowShape, r, `${times(rep.ratio.tcpMessagesPerSec)} ÷ ${twin}`));
           notes.push(
@@ -168,7 +199,7 @@ export function formatTables(reports: ScenarioReport[]): string {
           const vsDirect = r.mode === 'gateway' ? rep.ratio.messagesPerSec : r.mode === 'minimal' ? rep.ratio.minimalMessagesPerSec : null;
           traffic.push(trafficRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));
         }
-        if (r.errors.length > 0) failures.push(`${s.name} ${r.mode}: ${r.errors.length} errors, first: ${r.errors[0]}`);
+        if (r.errors.length > 0) failures.push(`${s.name} ${name}: ${r.errors.length} errors, first: ${r.errors[0]}`);
       } else {
         const vsDirect = r.mode === 'gateway' ? rep.ratio.bytesPerConnection : r.mode === 'minimal' ? rep.ratio.minimalBytesPerConnection : null;
         idle.push(idleRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));

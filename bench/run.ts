@@ -81,17 +81,30 @@ async function main(): Promise<number> {
     const runs: Record<Mode, ModeResult[]> = { gateway: [], minimal: [], direct: [] };
     // A WebSocket scenario runs through the gateway only: neither the direct baseline nor the
     // minimal forwarder speaks WebSocket. It is compared with its TCP twin instead.
-    const tcp = scenario.transport === 'tcp';
+    // An endpoint-library scenario (ep) runs through the gateway only too, and is compared with
+    // its raw twin: the same shape made by the raw-protocol load, alternating with it.
+    const endpoint = scenario.load === 'endpoint';
+    const tcp = scenario.transport === 'tcp' && !endpoint;
     const minimal = opts.minimal && tcp;
     const direct = opts.direct && tcp;
     const modes: Mode[] = ['gateway', ...(minimal ? ['minimal' as const] : []), ...(direct ? ['direct' as const] : [])];
+    const rawTwin = endpoint ? { ...scenario, load: 'raw' as const } : null;
+    const rawRuns: ModeResult[] = [];
     for (let i = 0; i < opts.repeat; i++) {
       if (opts.repeat > 1) log(`${scenario.name} run ${i + 1} of ${opts.repeat}`);
       for (const mode of modes) runs[mode].push(await runner.run(scenario, mode));
+      if (rawTwin !== null) rawRuns.push(await runner.run(rawTwin, 'gateway', 'raw'));
     }
     const twin = reports.find((r) => r.scenario.name === scenario.tcpTwin) ?? null;
-    const report = compare(scenario, medianRun(runs.gateway), minimal ? medianRun(runs.minimal) : null, direct ? medianRun(runs.direct) : null, twin);
-    if (opts.repeat > 1) report.runs = runs;
+    const report = compare(
+      scenario,
+      medianRun(runs.gateway),
+      minimal ? medianRun(runs.minimal) : null,
+      direct ? medianRun(runs.direct) : null,
+      twin,
+      rawTwin !== null ? medianRun(rawRuns) : null,
+    );
+    if (opts.repeat > 1) report.runs = rawTwin !== null ? { ...runs, raw: rawRuns } : runs;
     reports.push(report);
   }
 
@@ -119,7 +132,7 @@ async function main(): Promise<number> {
     process.stdout.write(`Chart drawn in ${opts.chart}\n`);
   }
 
-  const failed = reports.some((r) => [r.gateway, r.minimal, r.direct].some((m) => m?.kind === 'failed'));
+  const failed = reports.some((r) => [r.gateway, r.minimal, r.direct, r.raw ?? null].some((m) => m?.kind === 'failed'));
   if (failed) process.stderr.write('some runs failed (see "Problems" above)\n');
   return failed ? 1 : 0;
 }

@@ -51,7 +51,8 @@ export interface TrafficResult {
   /** Peak RSS of the gateway or minimal forwarder process, in bytes (null in direct mode). */
   middlePeakRssBytes: number | null;
   /**
-   * The load side, in % of one core: load generators, and echo servers unless direct.
+   * The load side, in % of one core: load generators, and echo servers unless direct (in ep:
+   * the endpoint clients and servers).
    * Near 100 % with --pin means the load side, not the middle, is the limit.
    */
   loadCpuPercent: number;
@@ -107,23 +108,29 @@ export class Runner {
   private readonly progress: (line: string) => void;
   /** Children of the run in progress, in start order. */
   private live: BenchChild[] = [];
-  /** `b-gateway` while scenario b runs through the gateway (names CPU profiles). */
+  /** `b-gateway` while scenario b runs through the gateway, `ep-raw-gateway` for ep's raw twin (names CPU profiles). */
   private runLabel = '';
+  /** `ep raw` for ep's raw twin, else the scenario's name (progress lines). */
+  private progressLabel = '';
 
   constructor(opts: BenchOptions, progress: (line: string) => void) {
     this.opts = opts;
     this.progress = progress;
   }
 
-  /** Runs `scenario` in `mode` and stops every process it started, whatever happens. */
-  async run(scenario: Scenario, mode: Mode): Promise<ModeResult> {
+  /**
+   * Runs `scenario` in `mode` and stops every process it started, whatever happens.
+   * `variant` (`raw` for ep's raw-load twin) tells apart runs of one scenario in one mode.
+   */
+  async run(scenario: Scenario, mode: Mode, variant = ''): Promise<ModeResult> {
     this.live = [];
-    this.runLabel = `${scenario.name}-${mode}`;
+    this.runLabel = variant === '' ? `${scenario.name}-${mode}` : `${scenario.name}-${variant}-${mode}`;
+    this.progressLabel = variant === '' ? scenario.name : `${scenario.name} ${variant}`;
     try {
       return scenario.kind === 'idle' ? await this.idle(scenario, mode) : await this.traffic(scenario, mode);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
-      this.progress(`  ${scenario.name} ${mode.padEnd(7)}  FAILED: ${error}`);
+      this.progress(`  ${this.progressLabel} ${mode.padEnd(7)}  FAILED: ${error}`);
       return { kind: 'failed', mode, error };
     } finally {
       // Load side first, the gateway last: as in a real shutdown.
@@ -163,8 +170,13 @@ export class Runner {
     return { client: child.info.client as Address, server: child.info.server as Address, clientWs, probe: childProbe(child) };
   }
 
-  private generators(): BenchChild[] {
-    return range(this.opts.workers).map((w) => this.spawn(`load generator ${w + 1}`, 'load-generator.ts', null, LOAD_CORE));
+  /** The load clients: raw-protocol load generators, or with `endpoint` game clients on the endpoint library. */
+  private generators(endpoint = false): BenchChild[] {
+    return range(this.opts.workers).map((w) =>
+      endpoint
+        ? this.spawn(`endpoint client ${w + 1}`, 'endpoint-client.ts', null, LOAD_CORE)
+        : this.spawn(`load generator ${w + 1}`, 'load-generator.ts', null, LOAD_CORE),
+    );
   }
 
   /** Sets the generators up with the targets dealt round-robin. */
@@ -175,7 +187,8 @@ export class Runner {
 
   private async traffic(s: Scenario, mode: Mode): Promise<TrafficResult> {
     const o = this.opts;
-    const label = `  ${s.name} ${mode.padEnd(7)}`;
+    const label = `  ${this.progressLabel} ${mode.padEnd(7)}`;
+    const endpoint = s.load === 'endpoint';
     let middle: Probe | null = null;
     let echoes: BenchChild[];
     let gens: BenchChild[];
@@ -186,14 +199,19 @@ export class Runner {
       middle = mid.probe;
       if (webSocket && mid.clientWs === null) throw new Error('no WebSocket client address for the gateway (--gateway-ws)');
       const entry = webSocket ? { ...mid.clientWs!, transport: 'websocket' as const, path: '/' } : mid.client;
+      if (endpoint && webSocket) throw new Error('the endpoint scenario runs over TCP only');
+      // The game servers: raw-protocol echo servers, or endpoint-library ones (same config, same core).
       echoes = range(o.servers).map((i) =>
-        this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
+        endpoint
+          ? this.spawn(`endpoint server ${i + 1}`, 'endpoint-server.ts', { ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE)
+          : this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
       );
-      gens = this.generators();
+      gens = this.generators(endpoint);
       await Promise.all(echoes.map((e) => e.ready()));
       targets = range(s.clients).map((i) => ({ ...entry, serverId: (i % o.servers) + 1, vconns: s.vconns }));
     } else {
       if (s.transport !== 'tcp') throw new Error('the direct baseline has no WebSocket');
+      if (endpoint) throw new Error('the endpoint scenario has no direct baseline');
       // With no gateway, the echo servers take its place (and its core).
       echoes = range(o.servers).map((i) => this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'direct', host: o.host }, GATEWAY_CORE, ['--expose-gc']));
       gens = this.generators();
@@ -276,7 +294,7 @@ export class Runner {
 
   private async idle(s: Scenario, mode: Mode): Promise<IdleResult> {
     const o = this.opts;
-    const label = `  ${s.name} ${mode.padEnd(7)}`;
+    const label = `  ${this.progressLabel} ${mode.padEnd(7)}`;
     let middle: Probe | null;
     let address: Address;
     if (mode !== 'direct') {

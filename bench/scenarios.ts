@@ -1,8 +1,15 @@
-/** The bench's scenarios (issues 5 and 7) and their default shapes. */
+/** The bench's scenarios (issues 5 and 7, and the endpoint library's own, ep) and their default shapes. */
 import type { Transport } from './client-link.js';
 
-export type ScenarioName = 'a' | 'b' | 'bws' | 'c' | 'd' | 'e';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['a', 'b', 'bws', 'c', 'd', 'e'];
+export type ScenarioName = 'a' | 'b' | 'bws' | 'c' | 'd' | 'e' | 'ep';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['a', 'b', 'bws', 'c', 'd', 'e', 'ep'];
+
+/**
+ * What produces a traffic scenario's load: the bench's own raw-protocol load generators and
+ * echo servers (`raw`), or a game client and a game server written with the endpoint
+ * library's public API (`endpoint`: endpoint-client.ts, endpoint-server.ts).
+ */
+export type LoadKind = 'raw' | 'endpoint';
 
 /**
  * One scenario's shape. `traffic` scenarios keep `inflight` messages of `size` bytes in flight
@@ -25,6 +32,11 @@ export interface Scenario {
   transport: Transport;
   /** For a WebSocket scenario: the TCP scenario it is the variant of (`b` for `bws`). */
   tcpTwin?: ScenarioName;
+  /**
+   * Who makes the traffic (default `raw`). An `endpoint` scenario runs through our gateway
+   * only, and is compared with the same shape made by the raw load in the same run.
+   */
+  load?: LoadKind;
 }
 
 export const DEFAULT_SCENARIOS: Record<ScenarioName, Scenario> = {
@@ -44,6 +56,7 @@ export const DEFAULT_SCENARIOS: Record<ScenarioName, Scenario> = {
   c: { name: 'c', title: '1 KiB messages', kind: 'traffic', clients: 50, vconns: 4, size: 1024, inflight: 8, transport: 'tcp' },
   d: { name: 'd', title: 'many players', kind: 'traffic', clients: 1000, vconns: 1, size: 256, inflight: 1, transport: 'tcp' },
   e: { name: 'e', title: 'idle connections', kind: 'idle', clients: 10_000, vconns: 0, size: 0, inflight: 0, transport: 'tcp' },
+  ep: { name: 'ep', title: 'endpoint library', kind: 'traffic', clients: 1, vconns: 4, size: 64, inflight: 32, transport: 'tcp', load: 'endpoint' },
 };
 
 /** A short description of the shape: `50 × 4 × 64 B × 8` or `10000 idle`. */

@@ -1,7 +1,7 @@
 /**
  * Smoke run of `npm run bench`: every scenario for one second (with fewer clients for d and
- * e), through the gateway and directly (bws, over WebSocket, through the gateway only), so
- * the bench cannot rot. Asserts that every scenario
+ * e), through the gateway and directly (bws, over WebSocket, and ep, on the endpoint
+ * library, through the gateway only), so the bench cannot rot. Asserts that every scenario
  * measured something, that the results JSON and chart were written, and that no child
  * process outlived the run. No figure is compared with a target: the machine is shared and
  * noisy. Then a few unit tests of the bench's parsing and arithmetic.
@@ -37,8 +37,9 @@ interface Results {
     scenario: { name: string };
     gateway: ModeResult;
     direct: ModeResult | null;
-    messagesPerCpuSecond: { gateway: number | null };
-    ratio: { messagesPerSec: number | null; tcpMessagesPerSec: number | null };
+    raw?: ModeResult | null;
+    messagesPerCpuSecond: { gateway: number | null; raw?: number | null };
+    ratio: { messagesPerSec: number | null; tcpMessagesPerSec: number | null; rawMessagesPerSec?: number | null };
   }[];
   processes: { role: string; pid: number; exitCode: number | null; signal: string | null }[];
 }
@@ -83,7 +84,7 @@ test('the bench exits 0 and writes its results JSON and chart', () => {
   const r = results();
   assert.deepEqual(
     r.scenarios.map((s) => s.scenario.name),
-    ['a', 'b', 'bws', 'c', 'd', 'e'],
+    ['a', 'b', 'bws', 'c', 'd', 'e', 'ep'],
   );
   assert.match(output, /msg\/s/);
   assert.match(output, /RSS\/conn/);
@@ -131,6 +132,25 @@ test('scenario bws moves messages through the gateway over WebSocket and is comp
   assert.match(output, /bws b over WebSocket .* gateway .* ÷ b\n/);
 });
 
+test('scenario ep moves messages between endpoint-library processes through the gateway and is compared with the raw load', () => {
+  const s = results().scenarios.find((x) => x.scenario.name === 'ep')!;
+  for (const side of [s.gateway, s.raw!]) {
+    assert.equal(side.kind, 'traffic', side.error);
+    assert.equal(side.mode, 'gateway');
+    assert.ok(side.messagesPerSec! > 0, `msg/s ${side.messagesPerSec}`);
+    assert.ok(side.rttUs!.p50 > 0 && side.rttUs!.p50 <= side.rttUs!.p99 && side.rttUs!.p99 <= side.rttUs!.p999);
+    assert.deepEqual(side.errors, []);
+    // The gateway's own frame count confirms the traffic went through it.
+    assert.ok(side.middleCountedPerSec! > 0);
+  }
+  assert.ok(s.messagesPerCpuSecond.gateway! > 0 && s.messagesPerCpuSecond.raw! > 0);
+  // No direct baseline: the ratio is to the raw-protocol load of the same shape, same run.
+  assert.equal(s.direct, null);
+  assert.equal(s.ratio.messagesPerSec, null);
+  assert.equal(s.ratio.rawMessagesPerSec, s.gateway.messagesPerSec! / s.raw!.messagesPerSec!);
+  assert.match(output, /ep endpoint library +1 × 4 × 64 B × 32 .* gateway .* ÷ raw\n +raw /);
+});
+
 test('scenario e measures the gateway memory cost per idle connection', () => {
   const s = results().scenarios.find((x) => x.scenario.name === 'e')!;
   assert.equal(s.gateway.kind, 'idle', s.gateway.error);
@@ -146,10 +166,11 @@ test('scenario e measures the gateway memory cost per idle connection', () => {
 test('every child process exited cleanly', () => {
   const { processes } = results();
   const roles = new Set(processes.map((p) => p.role));
-  for (const role of ['gateway', 'echo server 1', 'load generator 1']) assert.ok(roles.has(role), role);
+  for (const role of ['gateway', 'echo server 1', 'load generator 1', 'endpoint server 1', 'endpoint client 1']) assert.ok(roles.has(role), role);
   // a–d: gateway + echo + generator, then echo + generator; bws: gateway + echo + generator;
-  // e: gateway + generator, then echo + generator.
-  assert.equal(processes.length, 4 * 5 + 3 + 4);
+  // e: gateway + generator, then echo + generator; ep: gateway + endpoint server + endpoint
+  // client, then gateway + echo + generator.
+  assert.equal(processes.length, 4 * 5 + 3 + 4 + 6);
   for (const p of processes) {
     assert.deepEqual({ role: p.role, exitCode: p.exitCode, signal: p.signal }, { role: p.role, exitCode: 0, signal: null });
     assert.equal(alive(p.pid), false, `${p.role} (pid ${p.pid}) is still running`);
@@ -189,7 +210,7 @@ test('durations, per-scenario overrides and addresses parse, and bad ones are re
   const external = ['--gateway', '127.0.0.1:1,127.0.0.1:2', '--auth-key', 'k'];
   assert.deepEqual(
     parseBenchArgs(external)!.scenarios.map((s) => s.name),
-    ['a', 'b', 'c', 'd', 'e'],
+    ['a', 'b', 'c', 'd', 'e', 'ep'],
   );
   assert.throws(() => parseBenchArgs([...external, '--scenarios', 'b,bws']), /--gateway-ws/);
   const withWs = parseBenchArgs([...external, '--scenarios', 'bws', '--gateway-ws', '127.0.0.1:3', '--inflight', 'bws=2'])!;
@@ -201,7 +222,19 @@ test('durations, per-scenario overrides and addresses parse, and bad ones are re
   assert.throws(() => parseBenchArgs(['--gateway-ws', '127.0.0.1:3']), /goes with --gateway/);
   assert.deepEqual(
     parseBenchArgs([])!.scenarios.map((s) => s.name),
-    ['a', 'b', 'bws', 'c', 'd', 'e'],
+    ['a', 'b', 'bws', 'c', 'd', 'e', 'ep'],
+  );
+  // ep's default shape, and its overrides.
+  assert.deepEqual(
+    parseBenchArgs(['--scenarios', 'ep'])!.scenarios.map((s) => [s.name, s.clients, s.vconns, s.size, s.inflight, s.load]),
+    [['ep', 1, 4, 64, 32, 'endpoint']],
+  );
+  assert.deepEqual(
+    parseBenchArgs(['--scenarios', 'a,ep', '--inflight', 'ep=8', '--vconns', '2'])!.scenarios.map((s) => [s.name, s.vconns, s.inflight]),
+    [
+      ['a', 2, 1],
+      ['ep', 2, 8],
+    ],
   );
 });
 
