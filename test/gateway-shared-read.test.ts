@@ -33,7 +33,7 @@ test('an accepted TCP socket reads into the shared buffer: bytes arrive in order
   const got: number[] = [];
   let dataEvents = 0;
   accepted.on('data', () => dataEvents++);
-  assert.equal(startReading(accepted, (chunk) => got.push(...chunk)), true);
+  assert.equal(startReading(accepted, function (chunk) { assert.equal(this, accepted); got.push(...chunk); }), true);
   const sent = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
   client.write(sent);
   while (got.length < sent.length) await new Promise((r) => setImmediate(r));

@@ -222,7 +222,7 @@ export class Gateway {
     this.clients.set(peer.id, peer);
     this.counters.clientsAccepted++;
     attach(socket, peer, onFrameData);
-    startReading(socket, (chunk) => this.readInto(peer, chunk));
+    startReading(socket, onSharedRead);
     this.options.logger.info({ event: 'client_accepted', clientId: peer.id, remote: peer.remote }, 'client accepted');
   }
 
@@ -234,7 +234,7 @@ export class Gateway {
     peer.challenge = createChallenge();
     peer.authTimer = setTimeout(authTimedOut, this.options.server.authTimeout, peer);
     attach(socket, peer, onHandshakeData);
-    startReading(socket, (chunk) => this.readInto(peer, chunk));
+    startReading(socket, onSharedRead);
     socket.write(peer.challenge);
   }
 
@@ -412,8 +412,8 @@ export class Gateway {
     }
   }
 
-  /** A read into the shared read buffer (see shared-read-buffer.ts): `chunk` is gone after this call. */
-  private readInto(peer: Peer, chunk: Uint8Array): void {
+  /** @internal A read into the shared read buffer (see shared-read-buffer.ts): `chunk` is gone after this call. */
+  readInto(peer: Peer, chunk: Uint8Array): void {
     if (peer.state === PeerState.Open) this.receive(peer, chunk, true);
     else if (peer.state === PeerState.Handshake) this.handshakeData(peer, chunk, true);
   }
@@ -792,6 +792,11 @@ function attach(socket: GatewaySocket, peer: Peer, onData: (this: PeerSocket, ch
 function onFrameData(this: PeerSocket, chunk: Buffer): void {
   const peer = this[kPeer];
   peer.gateway.receive(peer, chunk);
+}
+
+function onSharedRead(this: Socket, chunk: Uint8Array): void {
+  const peer = (this as unknown as PeerSocket)[kPeer];
+  peer.gateway.readInto(peer, chunk);
 }
 
 function onHandshakeData(this: PeerSocket, chunk: Buffer): void {

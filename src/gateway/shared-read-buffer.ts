@@ -43,16 +43,28 @@ interface UserBufferHandle {
 /** True when this Node lets {@link startReading} read plain TCP sockets into the shared buffer. */
 export const sharedReadSupported = onreadSymbols !== null;
 
+/** Where a socket reading into the shared buffer keeps its chunk handler. */
+const kOnChunk = Symbol('fastway.onChunk');
+
+/** A handler of shared-buffer reads: `this` is the socket; `chunk` is valid only during the call. */
+export type SharedReadHandler = (this: Socket, chunk: Uint8Array) => void;
+
+/** The `onread` callback of every such socket (one function for all: no closure per connection). */
+function onSharedRead(this: Socket & { [kOnChunk]: SharedReadHandler }, nread: number): void {
+  this[kOnChunk](SHARED_READ_BUFFER.subarray(0, nread));
+}
+
 /**
  * Starts reading a socket the gateway accepted. A plain TCP socket (accepted paused, with
- * `pauseOnConnect`) reads into the shared buffer when this Node allows it: `onChunk` then
- * gets a view that is valid only during the call, and 'data' is never emitted. Otherwise the
- * socket is read through 'data' events as usual (and resumed if it is a paused TCP socket).
- * `pause()`/`resume()`, 'error' and 'close' work the same either way.
+ * `pauseOnConnect`) reads into the shared buffer when this Node allows it: `onChunk` is then
+ * called with the socket as `this` and a view that is valid only during the call, and
+ * 'data' is never emitted. Otherwise the socket is read through 'data' events as usual (and
+ * resumed if it is a paused TCP socket). `pause()`/`resume()`, 'error' and 'close' work the
+ * same either way.
  *
  * Returns true when the socket reads into the shared buffer.
  */
-export function startReading(socket: GatewaySocket, onChunk: (chunk: Uint8Array) => void): boolean {
+export function startReading(socket: GatewaySocket, onChunk: SharedReadHandler): boolean {
   if (!(socket instanceof Socket)) return false; // a WebSocket connection: 'data' per message
   if ((socket as Socket & { encrypted?: boolean }).encrypted === true) return false; // TLS reads through its own layer
   const handle = (socket as unknown as { _handle: UserBufferHandle | null })._handle;
@@ -61,8 +73,9 @@ export function startReading(socket: GatewaySocket, onChunk: (chunk: Uint8Array)
     return false;
   }
   const fields = socket as unknown as Record<symbol, unknown>;
+  fields[kOnChunk] = onChunk;
   fields[onreadSymbols.buffer] = SHARED_READ_BUFFER;
-  fields[onreadSymbols.callback] = (nread: number): void => onChunk(SHARED_READ_BUFFER.subarray(0, nread));
+  fields[onreadSymbols.callback] = onSharedRead;
   handle.useUserBuffer(SHARED_READ_BUFFER);
   socket.resume();
   return true;
