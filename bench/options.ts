@@ -39,6 +39,8 @@ export interface BenchOptions {
   repeat: number;
   /** Write a V8 CPU profile of every child process into this directory. */
   cpuProfDir: string | null;
+  /** Our gateway's `busyPollMicros` (0: off, as it ships). */
+  busyPollMicros: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -81,6 +83,8 @@ Options:
   --chart FILE            also draw them as an SVG chart (msg/s, p99, memory per connection)
   --host HOST             interface for everything local (default 127.0.0.1)
   --cpu-prof DIR          write a CPU profile (.cpuprofile) of every child process to DIR
+  --busy-poll-us N        run our gateway with busyPollMicros N (keep polling N µs after each
+                          read instead of sleeping; default 0, off, as the gateway ships)
   --help
 `;
 
@@ -151,6 +155,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       chart: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       'cpu-prof': { type: 'string' },
+      'busy-poll-us': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -210,5 +215,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     chart: values.chart ?? null,
     host: values.host,
     cpuProfDir: values['cpu-prof'] ?? null,
+    busyPollMicros: busyPoll(values['busy-poll-us'], external),
   };
+}
+
+function busyPoll(text: string, external: boolean): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 10_000) throw new Error(`--busy-poll-us: expected a whole number of microseconds from 0 to 10000, got "${text}"`);
+  if (n > 0 && external) throw new Error('--busy-poll-us sets our gateway\'s option; an external gateway (--gateway) is configured by whoever started it');
+  return n;
 }

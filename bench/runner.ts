@@ -163,7 +163,7 @@ export class Runner {
       return { ...o.gateway, clientWs: o.gatewayWs, probe: o.gatewayPid === null ? null : procProbe(o.gatewayPid) };
     }
     const child = await (mode === 'gateway'
-      ? this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey, webSocket }, GATEWAY_CORE, ['--expose-gc'])
+      ? this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey, webSocket, busyPollMicros: o.busyPollMicros }, GATEWAY_CORE, ['--expose-gc'])
       : this.spawn('minimal forwarder', 'minimal-forwarder.ts', { host: o.host }, GATEWAY_CORE, ['--expose-gc'])
     ).ready();
     const clientWs = (child.info.clientWs as Address | undefined) ?? null;

@@ -93,6 +93,7 @@ describe('the config file', () => {
       'server-auth-keys-file': 'keys.txt',
       'server-auth-timeout': '500ms',
       'max-packet-size': '1MiB',
+      'busy-poll-us': '50',
       'client-max-conn': '3',
       'client-max-pending': '4',
       'client-ping-interval': '1m',
@@ -279,6 +280,12 @@ describe('server auth keys on the command line', () => {
     }
     rejects(() => parseCommandLine(['--server-auth-key', 'topsecret, other']), '--server-auth-key', 'whitespace');
     assert.throws(() => parseCommandLine(['--server-auth-key', 'topsecret,,other']), (err: Error) => !err.message.includes('topsecret'));
+  });
+
+  test('toGatewayOptions passes --busy-poll-us to the gateway', () => {
+    const config = configFrom(['--busy-poll-us', '75'], {}, {});
+    assert.equal(toGatewayOptions(config, ['a'], silentLogger).busyPollMicros, 75);
+    assert.equal(toGatewayOptions(defaultConfig(), ['a'], silentLogger).busyPollMicros, undefined);
   });
 
   test('toGatewayOptions passes keys per server ID when there are some', () => {

@@ -161,6 +161,9 @@ const BAD_OPTIONS: { name: string; options: unknown; option: string }[] = [
   { name: 'server.pingInterval Infinity', options: { server: { authKey: KEY, pingInterval: Infinity } }, option: 'server.pingInterval' },
   { name: 'server.sendQueue 0', options: { server: { authKey: KEY, sendQueue: 0 } }, option: 'server.sendQueue' },
   { name: 'server.maxPending 0', options: { server: { authKey: KEY, maxPending: 0 } }, option: 'server.maxPending' },
+  { name: 'busyPollMicros -1', options: { server: { authKey: KEY }, busyPollMicros: -1 }, option: 'busyPollMicros' },
+  { name: 'busyPollMicros past 10 ms', options: { server: { authKey: KEY }, busyPollMicros: 10_001 }, option: 'busyPollMicros' },
+  { name: 'busyPollMicros not an integer', options: { server: { authKey: KEY }, busyPollMicros: 2.5 }, option: 'busyPollMicros' },
 ];
 
 for (const bad of BAD_OPTIONS) {

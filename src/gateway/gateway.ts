@@ -7,6 +7,7 @@ import type { GatewaySocket } from './gateway-socket.js';
 import { IdAllocator } from './id-allocator.js';
 import { LogRateLimiter } from './log-rate-limiter.js';
 import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
+import { BusyPoller } from './busy-poller.js';
 import { OutputArena } from './output-arena.js';
 import { startReading } from './shared-read-buffer.js';
 import { Peer, PeerKind, PeerState } from './peer.js';
@@ -113,12 +114,15 @@ export class Gateway {
   private transient: Uint8Array | null = null;
   /** Peers that queued views of {@link transient}; they copy them out before it is reused. */
   private readonly borrowers: Peer[] = [];
+  /** Polls on after reads (`busyPollMicros`); null when off. */
+  private busyPoller: BusyPoller | null;
   private closing: Promise<void> | null = null;
   private drainStarted = false;
   private liveEmptyWaiters: (() => void)[] = [];
 
   constructor(options: GatewayOptions) {
     this.options = resolveGatewayOptions(options);
+    this.busyPoller = this.options.busyPollMicros > 0 ? new BusyPoller(this.options.busyPollMicros) : null;
   }
 
   /** True once {@link drain} has begun: new virtual connections are refused. */
@@ -287,6 +291,8 @@ export class Gateway {
       await Promise.all([...listenersClosed, socketsClosed]);
       if (this.flushImmediate) clearImmediate(this.flushImmediate);
       this.flushImmediate = null;
+      this.busyPoller?.stop();
+      this.busyPoller = null;
       this.dirty = [];
       this.listeners.length = 0;
       this.tlsListeners.length = 0;
@@ -467,6 +473,7 @@ export class Gateway {
    */
   receive(peer: Peer, chunk: Uint8Array, transient = false): void {
     peer.heard = true;
+    this.busyPoller?.activity();
     if (transient) this.transient = chunk;
     try {
       peer.decoder.push(chunk, peer);
