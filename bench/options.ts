@@ -29,6 +29,8 @@ export interface BenchOptions {
   direct: boolean;
   /** Also run each scenario through the minimal forwarder (the fast path without checks). */
   minimal: boolean;
+  /** Run the minimal forwarder's onread variant (minimal-forwarder-onread.ts) instead. */
+  minimalOnread: boolean;
   /** Where to write the results JSON; default bench/results/<timestamp>.json. */
   jsonOut: string | null;
   /** Where to draw the results as an SVG chart (none by default). */
@@ -79,6 +81,7 @@ Options:
   --gateway-pid PID       read the external gateway's CPU and memory from /proc
   --no-direct             skip the no-gateway baseline
   --minimal               also run the minimal forwarder (fast path, no checks) as a reference
+  --minimal-onread        the same, with the forwarder reading into one shared buffer (onread)
   --json-out FILE         write the results there (default bench/results/<timestamp>.json)
   --chart FILE            also draw them as an SVG chart (msg/s, p99, memory per connection)
   --host HOST             interface for everything local (default 127.0.0.1)
@@ -151,6 +154,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       'gateway-ws': { type: 'string' },
       'no-direct': { type: 'boolean', default: false },
       minimal: { type: 'boolean', default: false },
+      'minimal-onread': { type: 'boolean', default: false },
       'json-out': { type: 'string' },
       chart: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -210,7 +214,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     gatewayWs: values['gateway-ws'] === undefined ? null : parseAddress(values['gateway-ws'], 'gateway-ws'),
     gatewayPid: values['gateway-pid'] === undefined ? null : positiveInt(values['gateway-pid'], 'gateway-pid'),
     direct: !values['no-direct'],
-    minimal: values.minimal,
+    minimal: values.minimal || values['minimal-onread'],
+    minimalOnread: values['minimal-onread'],
     jsonOut: values['json-out'] ?? null,
     chart: values.chart ?? null,
     host: values.host,
