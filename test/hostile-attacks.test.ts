@@ -38,7 +38,7 @@ function repeat(frame: Uint8Array, n: number): Buffer {
 
 describe('pending IDs and dials', () => {
   test('New in a loop without Dial: at most maxPending IDs are held, every other New gets Open(0)', async () => {
-    await runAttack('New flood (200,000 News)', { client: { maxPending: 16 } }, async ({ gw, baseline, measure, own }) => {
+    await runAttack('New flood (200,000 News)', { client: { maxPending: 16 } }, async ({ gw, baseline, measure, settled, own }) => {
       const attacker = own(await TallyPeer.connect(gw.clientPort));
       // In bursts below client.sendQueue: a bigger burst of requests gets the attacker dropped
       // as a slow consumer of its own answers (another attack, below).
@@ -57,12 +57,12 @@ describe('pending IDs and dials', () => {
       assertMemoryNear(baseline, await measure('holding 16 pending'), 1 * MiB, 'while the attacker holds its pending IDs');
       await attacker.end();
       await gw.waitFor((st) => st.pendingConnections === 0 && st.clients === 1, 'the pending IDs to be released');
-      assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the attacker left');
+      await settled('after', 1 * MiB, 'after the attacker left');
     });
   });
 
   test('dialing as fast as it can: never more than maxConn live or maxPending pending; the rest refused', async () => {
-    await runAttack('dial flood (16,000 dials + 16,000 dial/close cycles)', { client: { maxPending: 16, maxConn: 16 } }, async ({ gw, baseline, measure, own }) => {
+    await runAttack('dial flood (16,000 dials + 16,000 dial/close cycles)', { client: { maxPending: 16, maxConn: 16 } }, async ({ gw, baseline, measure, settled, own }) => {
       const server = own(await TallyPeer.server(gw.serverPort, ATTACK_KEY, 7));
       // Attacker 1 keeps what it gets: after maxConn, every dial is refused (client_limit).
       const hoarder = own(await TallyPeer.connect(gw.clientPort));
@@ -98,14 +98,14 @@ describe('pending IDs and dials', () => {
       assertMemoryNear(baseline, await measure(`with ${s.liveConnections} live after ${s.dialsAccepted} dials`), 2 * MiB, 'during the dial flood');
       await Promise.all([hoarder.end(), churner.end(), server.end()]);
       await gw.waitFor((st) => st.liveConnections === 1 && st.clients === 1 && st.servers === 1, 'the attackers to be gone');
-      assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the dial flood');
+      await settled('after', 1 * MiB, 'after the dial flood');
     });
   });
 });
 
 describe('ConnID forgery', () => {
   test('data on other clients\' virtual connections: each forger is dropped at the first one; victims see nothing', async () => {
-    await runAttack('ConnID forgery', {}, async ({ gw, bystander, baseline, measure, own }) => {
+    await runAttack('ConnID forgery', {}, async ({ gw, bystander, baseline, measure, settled, own }) => {
       const server = own(await RawPeer.connect(gw.serverPort, { framing: false }));
       await server.handshake(ATTACK_KEY, 7);
       await server.sync();
@@ -177,7 +177,7 @@ describe('ConnID forgery', () => {
         await server.expectCommand(CommandType.Accept, v.pending);
       }
       await server.sync(); // the server got nothing from any forger
-      assertMemoryNear(baseline, await measure(`after ${forgers} forgers`), 1 * MiB, 'after the forgeries');
+      await settled(`after ${forgers} forgers`, 1 * MiB, 'after the forgeries');
     });
   });
 });
@@ -187,7 +187,7 @@ describe('slowloris on the server port', () => {
   const COUNT = 1000;
 
   test(`${COUNT} connections that send part of the handshake and stall are all dropped at authTimeout; a real server gets in meanwhile`, async () => {
-    await runAttack(`slowloris (${COUNT} stalled handshakes)`, { server: { authTimeout: AUTH_TIMEOUT } }, async ({ gw, baseline, measure, own }) => {
+    await runAttack(`slowloris (${COUNT} stalled handshakes)`, { server: { authTimeout: AUTH_TIMEOUT } }, async ({ gw, baseline, measure, settled, own }) => {
       const stalled = await inBatches(Array.from({ length: COUNT }), 200, async (_, i) => {
         const peer = own(await TallyPeer.connect(gw.serverPort, { skipRaw: 8 }));
         peer.write(new Uint8Array(i % HANDSHAKE_REPLY_SIZE).fill(0x42)); // 0 to 19 bytes of a reply
@@ -221,7 +221,7 @@ describe('slowloris on the server port', () => {
       conn.close();
       await Promise.all([client.close(), server.close()]);
       await gw.waitFor((st) => st.servers === 1 && st.clients === 1, 'the real server and client to leave');
-      assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the slowloris connections were dropped');
+      await settled('after', 1 * MiB, 'after the slowloris connections were dropped');
     });
   });
 });
@@ -230,7 +230,7 @@ describe('clients that do not read', () => {
   test('a client that never reads while its server sends: dropped at its queue bound, gateway memory bounded', async () => {
     const SEND_QUEUE = 256;
     const MESSAGE = 4096;
-    await runAttack('never-reading client', { client: { sendQueue: SEND_QUEUE } }, async ({ gw, baseline, measure, own }) => {
+    await runAttack('never-reading client', { client: { sendQueue: SEND_QUEUE } }, async ({ gw, baseline, measure, settled, own }) => {
       const server = own(await RawPeer.connect(gw.serverPort, { framing: false }));
       await server.handshake(ATTACK_KEY, 7);
       await server.sync();
@@ -265,13 +265,13 @@ describe('clients that do not read', () => {
       await server.drained();
       await server.end();
       await gw.waitFor((st) => st.clients === 1 && st.servers === 1, 'the attacker and its server to leave');
-      assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the slow client was dropped');
+      await settled('after', 1 * MiB, 'after the slow client was dropped');
     });
   });
 
   test('a client that floods commands and never reads the answers: the gateway does not buffer the answers without bound', async () => {
     // A short ping interval: a client paused for not reading its answers must still be dropped for silence.
-    await runAttack('command flood, never reading', { client: { pingInterval: 1000 } }, async ({ gw, baseline, measure, own }) => {
+    await runAttack('command flood, never reading', { client: { pingInterval: 1000 } }, async ({ gw, baseline, measure, settled, own }) => {
       const attacker = own(await TallyPeer.connect(gw.clientPort));
       attacker.socket.pause();
       // Each New past the pending bound is answered with a 13-byte Open(0), each stale data
@@ -307,14 +307,14 @@ describe('clients that do not read', () => {
       assert.equal(s.silentPeersDropped + s.slowConsumerDisconnects, 1, 'the flooder was dropped, for silence or as a slow consumer');
       await attacker.end();
       await gw.waitFor((st) => st.clients === 1, 'the attacker to be gone');
-      assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the command flood');
+      await settled('after', 1 * MiB, 'after the command flood');
     });
   });
 });
 
 describe('oversize Length and garbage', () => {
   test('an oversize Length closes the connection at the header, whatever follows', async () => {
-    await runAttack('oversize Length', {}, async ({ gw, baseline, measure, own }) => {
+    await runAttack('oversize Length', {}, async ({ gw, baseline, measure, settled, own }) => {
       // Header only: rejected without waiting for a body.
       const headerOnly = own(await TallyPeer.connect(gw.clientPort));
       const header = new Uint8Array(8);
@@ -335,13 +335,13 @@ describe('oversize Length and garbage', () => {
       const s = await gw.stats();
       assert.equal(s.protocolErrors.ERR_FRAME_TOO_LARGE, 2);
       attackReport.push(`oversize Length: closed after the attacker wrote ${mib(written)} of body`);
-      assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the oversize frames');
+      await settled('after', 1 * MiB, 'after the oversize frames');
     });
   });
 
   test('largest legal Length, then stall: what the gateway holds per stalled connection', async () => {
     const COUNT = 200;
-    await runAttack(`${COUNT} stalled maximal frames`, { maxPacketSize: 512 * 1024 }, async ({ gw, baseline, measure, own }) => {
+    await runAttack(`${COUNT} stalled maximal frames`, { maxPacketSize: 512 * 1024 }, async ({ gw, baseline, measure, settled, own }) => {
       const header = new Uint8Array(9);
       writeU32(header, 0, 512 * 1024);
       writeU32(header, 4, 1);
@@ -358,7 +358,7 @@ describe('oversize Length and garbage', () => {
       attackReport.push(`${COUNT} stalled maximal frames: gateway holds ${(perConnection / 1024).toFixed(1)} KiB per connection (heap+buffers), rss ${mib(during.rss - baseline.rss)} more in all`);
       await Promise.all(peers.map((p) => p.end()));
       await gw.waitFor((st) => st.clients === 1, 'the attackers to be gone');
-      assertMemoryNear(baseline, await measure('after'), 2 * MiB, 'after the stalled frames');
+      await settled('after', 2 * MiB, 'after the stalled frames');
       assert.ok(
         perConnection <= 64 * 1024,
         `a client that sent 9 bytes (a 512 KiB Length and one byte) made the gateway hold ${(perConnection / 1024).toFixed(0)} KiB`,
@@ -368,7 +368,7 @@ describe('oversize Length and garbage', () => {
 
   test('garbage on both ports at once: every garbage connection is dropped and counted; nothing else is touched', async () => {
     const PER_PORT = 200;
-    await runAttack(`garbage (${PER_PORT} connections per port)`, {}, async ({ gw, baseline, measure, own }) => {
+    await runAttack(`garbage (${PER_PORT} connections per port)`, {}, async ({ gw, baseline, measure, settled, own }) => {
       const before = await gw.stats();
       const garbage = (i: number): Uint8Array => {
         const bytes = new Uint8Array(20 + (i % 200));
@@ -400,7 +400,7 @@ describe('oversize Length and garbage', () => {
       await Promise.all(clients.map((c) => c.p.end()));
       await gw.waitFor((st) => st.clients === 1, 'the garbage clients to be gone');
       attackReport.push(`garbage: ${clientErrors} of ${PER_PORT} client streams were protocol errors (the rest ended by the test), ${PER_PORT} server handshakes failed`);
-      assertMemoryNear(baseline, await measure('after'), 1 * MiB, 'after the garbage');
+      await settled('after', 1 * MiB, 'after the garbage');
     });
   });
 });

@@ -293,6 +293,7 @@ export class Gateway {
       this.flushImmediate = null;
       this.busyPoller?.stop();
       this.busyPoller = null;
+      this.arena.dispose();
       this.dirty = [];
       this.listeners.length = 0;
       this.tlsListeners.length = 0;

@@ -10,8 +10,8 @@
  * to is {@link pin}ned and left to that write (the garbage collector frees it once the write
  * completes). Blocks are small, so what a backed-up socket holds on to stays small too.
  */
-/** Turns over which the arena measures what it needs before letting spare blocks go. */
-const TRIM_WINDOW = 64;
+/** How often spare blocks are let go: every this many ms, down to what the busiest turn since needed. */
+const TRIM_INTERVAL_MS = 250;
 
 export class OutputArena {
   private block: Buffer;
@@ -20,13 +20,21 @@ export class OutputArena {
   private readonly full: Buffer[] = [];
   private readonly free: Buffer[] = [];
   private readonly pinned = new Set<Uint8Array>();
-  /** Turns ended in the current trim window, and the most blocks one of them used. */
-  private turns = 0;
+  /** The most blocks one turn used since the last trim. */
   private mostUsed = 0;
+  private trimTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly trim = (): void => {
+    this.trimTimer = null;
+    // No turn since the last trim: the gateway is quiet and needs no spare block at all.
+    if (this.free.length > this.mostUsed) this.free.length = this.mostUsed;
+    if (this.free.length > 0) this.scheduleTrim();
+    this.mostUsed = 0;
+  };
 
   /**
    * @param blockSize bytes per block; a larger request gets a buffer of its own.
-   * @param maxFree most blocks kept for reuse between turns (fewer after quiet turns).
+   * @param maxFree most blocks kept for reuse between turns. Every 250 ms the spare ones are
+   *   cut to what the busiest turn since then used, so a quiet gateway gives them all back.
    */
   constructor(
     readonly blockSize: number,
@@ -67,6 +75,18 @@ export class OutputArena {
     return at;
   }
 
+  /** Lets every spare block go and cancels the trim timer (the gateway is closing). */
+  dispose(): void {
+    if (this.trimTimer !== null) clearTimeout(this.trimTimer);
+    this.trimTimer = null;
+    this.free.length = 0;
+  }
+
+  private scheduleTrim(): void {
+    this.trimTimer = setTimeout(this.trim, TRIM_INTERVAL_MS);
+    this.trimTimer.unref();
+  }
+
   /** A write still in progress refers to `buf`: if it is a block of this turn, it is not reused. */
   pin(buf: Uint8Array): void {
     this.pinned.add(buf);
@@ -86,13 +106,7 @@ export class OutputArena {
       if (!keepAll && b.length === this.blockSize && !pinned.has(b) && free.length < this.maxFree) free.push(b);
     }
     full.length = 0;
-    // Every TRIM_WINDOW turns, keep no more blocks than the busiest turn of the window used:
-    // after a burst, the arena shrinks back within a window of quieter turns.
-    if (++this.turns === TRIM_WINDOW) {
-      if (free.length > this.mostUsed) free.length = this.mostUsed;
-      this.turns = 0;
-      this.mostUsed = 0;
-    }
+    if (free.length > 0 && this.trimTimer === null) this.scheduleTrim();
     if (keepAll || pinned.has(this.block) || this.block.length !== this.blockSize) {
       this.block = free.pop() ?? Buffer.allocUnsafe(this.blockSize);
     }

@@ -25,6 +25,12 @@ export interface AttackContext {
   baseline: GatewayMemory;
   /** Measures memory now and records it under `label` for the report. */
   measure(label: string): Promise<GatewayMemory>;
+  /**
+   * After an attack: measures until the gateway holds at most `slack` more than the baseline,
+   * for up to 3 s (its spare output blocks are given back within half a second of the traffic
+   * that needed them), then asserts it does. A leak never settles and still fails.
+   */
+  settled(label: string, slack: number, what: string): Promise<void>;
   /** Registers a connection to be closed when the test ends, however it ends (a paused socket never notices the gateway closing it). */
   own<T extends { end(): Promise<void> }>(peer: T): T;
 }
@@ -67,7 +73,17 @@ export async function runAttack(name: string, options: Omit<ChildGatewayOptions,
       lines.push(`${label} ${mib(held(m))} (rss ${mib(m.rss)})`);
       return m;
     };
-    await body({ gw, bystander, baseline, measure, own });
+    const settled = async (label: string, slack: number, what: string): Promise<void> => {
+      const deadline = Date.now() + 3000;
+      let m = await gw.memory();
+      while (held(m) - held(baseline) > slack && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        m = await gw.memory();
+      }
+      lines.push(`${label} ${mib(held(m))} (rss ${mib(m.rss)})`);
+      assertMemoryNear(baseline, m, slack, what);
+    };
+    await body({ gw, bystander, baseline, measure, settled, own });
     await Promise.all(owned.splice(0).map((p) => p.end()));
     await bystander.progress();
     const exchanged = await bystander.stop();
