@@ -12,7 +12,7 @@ import { type Socket, connect } from 'node:net';
 import { CHALLENGE_SIZE, encodeHandshakeReply } from '../src/protocol/index.js';
 import { DirectEchoServer } from './direct.js';
 import { EchoConnection } from './echo-connection.js';
-import { failChild, sampleSelf, serveParent } from './ipc.js';
+import { failChild, serveServerChild } from './ipc.js';
 import { sharedReadBuffer } from './write-batch.js';
 
 interface GatewayConfig {
@@ -70,26 +70,16 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as GatewayConfig | DirectConfig;
   if (config.mode === 'gateway') {
     const socket = await attachToGateway(config);
-    serveParent({}, (req) => {
-      if (req.type === 'probe') return { sample: sampleSelf(req.gc === true), connections: 1 };
-      if (req.type === 'exit') {
-        closing = true;
-        socket.destroy();
-        return {};
-      }
-      throw new Error(`unknown request ${req.type}`);
+    serveServerChild({}, () => 1, () => {
+      closing = true;
+      socket.destroy();
     });
   } else {
     const server = new DirectEchoServer();
     const port = await server.listen(config.host);
-    serveParent({ port }, async (req) => {
-      if (req.type === 'probe') return { sample: sampleSelf(req.gc === true), connections: server.connections };
-      if (req.type === 'exit') {
-        closing = true;
-        await server.close();
-        return {};
-      }
-      throw new Error(`unknown request ${req.type}`);
+    serveServerChild({ port }, () => server.connections, async () => {
+      closing = true;
+      await server.close();
     });
   }
 }

@@ -9,7 +9,7 @@
  * Requests: `probe` (CPU and memory of this process, live virtual connections), `exit`.
  */
 import { ConnectionClosedError, type Endpoint, type VirtualConnection, dialServer } from '../src/index.js';
-import { failChild, sampleSelf, serveParent } from './ipc.js';
+import { failChild, serveServerChild } from './ipc.js';
 
 interface Config {
   host: string;
@@ -45,14 +45,9 @@ async function main(): Promise<void> {
     if (!closing) failChild(new Error(`server ${config.serverId}: the endpoint closed: ${reason?.message ?? 'closed here'}`));
   });
   acceptAll(server).catch(failChild);
-  serveParent({}, async (req) => {
-    if (req.type === 'probe') return { sample: sampleSelf(req.gc === true), connections: server.liveConnections };
-    if (req.type === 'exit') {
-      closing = true;
-      await server.close();
-      return {};
-    }
-    throw new Error(`unknown request ${req.type}`);
+  serveServerChild({}, () => server.liveConnections, async () => {
+    closing = true;
+    await server.close();
   });
 }
 

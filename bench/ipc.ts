@@ -83,3 +83,18 @@ export function failChild(err: unknown): void {
     process.exit(1);
   }
 }
+
+/**
+ * {@link serveParent} for an echo/endpoint server child: `probe` reports a sample and
+ * `connections()`, `exit` runs `close` (which sets the child's own "closing" state first).
+ */
+export function serveServerChild(info: Record<string, unknown>, connections: () => number, close: () => void | Promise<void>): void {
+  serveParent(info, async (req) => {
+    if (req.type === 'probe') return { sample: sampleSelf(req.gc === true), connections: connections() };
+    if (req.type === 'exit') {
+      await close();
+      return {};
+    }
+    throw new Error(`unknown request ${req.type}`);
+  });
+}

@@ -164,7 +164,7 @@ export class Runner {
     }
     const child = await (mode === 'gateway'
       ? this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey, webSocket, busyPollMicros: o.busyPollMicros }, GATEWAY_CORE, ['--expose-gc'])
-      : this.spawn('minimal forwarder', o.minimalOnread ? 'minimal-forwarder-onread.ts' : 'minimal-forwarder.ts', { host: o.host }, GATEWAY_CORE, ['--expose-gc'])
+      : this.spawn('minimal forwarder', 'minimal-forwarder.ts', { host: o.host, onread: o.minimalOnread }, GATEWAY_CORE, ['--expose-gc'])
     ).ready();
     const clientWs = (child.info.clientWs as Address | undefined) ?? null;
     return { client: child.info.client as Address, server: child.info.server as Address, clientWs, probe: childProbe(child) };
