@@ -97,8 +97,11 @@ export class OutputArena {
    * handed out are still queued for a later turn, so no block of this turn is reused.
    */
   endTurn(keepAll: boolean): void {
-    if (this.used === 0 && this.full.length === 0) return;
     const { full, free, pinned } = this;
+    if (this.used === 0 && full.length === 0) {
+      pinned.clear();
+      return;
+    }
     const used = full.length + 1;
     if (used > this.mostUsed) this.mostUsed = used;
     for (let i = 0; i < full.length; i++) {
