@@ -17,6 +17,8 @@ export class OutputBatch {
   private ends: number[] = [];
   /** Runs (slots used); one run may hold several adjacent frames. */
   private count = 0;
+  /** Runs before this index were already looked at by {@link detach}. */
+  private detached = 0;
   private messages = 0;
   private bytes = 0;
   /** Message counts of the writes not yet completed, oldest first from `head`. */
@@ -100,8 +102,10 @@ export class OutputBatch {
    */
   detach(transient: Uint8Array, arena: OutputArena): void {
     const { bufs, starts, ends } = this;
-    let last = -1;
-    for (let i = 0; i < this.count; i++) {
+    // Ranges detached before lie in the arena or elsewhere already: only later ones can lie
+    // in `transient` (the one before them may still merge with what is copied now).
+    let last = this.detached - 1;
+    for (let i = this.detached; i < this.count; i++) {
       let buf = bufs[i]!;
       let s = starts[i]!;
       let e = ends[i]!;
@@ -122,12 +126,14 @@ export class OutputBatch {
     }
     for (let i = last + 1; i < this.count; i++) bufs[i] = EMPTY;
     this.count = last + 1;
+    this.detached = this.count;
   }
 
   /** Drops the queued frames (their bytes are released). */
   clear(): void {
     for (let i = 0; i < this.count; i++) this.bufs[i] = EMPTY;
     this.count = 0;
+    this.detached = 0;
     this.messages = 0;
     this.bytes = 0;
   }
