@@ -110,8 +110,35 @@ function destroyStuckSocket(socket: net.Socket): void {
  */
 export function connectTcp(host: string, port: number, timeoutMs: number): Promise<TcpTransport> {
   const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  let socket: net.Socket;
+  try {
+    socket = net.connect({ host, port, noDelay: true });
+  } catch (err) {
+    return Promise.reject(err); // a bad port: rejected like every other failure
+  }
+  return settleConnect(socket, 'connect', timeoutMs, { where, name: where, over: '', closedDuring: 'while connecting' });
+}
+
+/** How {@link settleConnect} names the connection in its transport and its errors. */
+export interface ConnectWording {
+  /** `host:port`, in error messages. */
+  where: string;
+  /** The transport's name (`host:port`, or `tls://host:port`). */
+  name: string;
+  /** Added after `connect to <where>`, such as ` over TLS`. */
+  over: string;
+  /** What was going on when the socket closed, such as `while connecting`. */
+  closedDuring: string;
+}
+
+/**
+ * Waits for a connecting socket's `readyEvent` (`connect`, or `secureConnect` for TLS) and
+ * wraps it in a {@link TcpTransport}. Rejects with `ConnectError` when it fails or takes
+ * longer than `timeoutMs`; the socket is fully released (closed) before the promise rejects.
+ */
+export function settleConnect(socket: net.Socket, readyEvent: string, timeoutMs: number, wording: ConnectWording): Promise<TcpTransport> {
+  const { where, over } = wording;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, noDelay: true });
     let failure: ConnectError | null = null;
     const fail = (err: ConnectError): void => {
       if (failure !== null) return;
@@ -119,19 +146,19 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
       clearTimeout(timer);
       socket.destroy();
     };
-    const timer = setTimeout(() => fail(new ConnectError(`connecting to ${where} took longer than ${timeoutMs} ms`)), timeoutMs);
-    const onError = (err: Error): void => fail(new ConnectError(`cannot connect to ${where}: ${err.message}`, { cause: err }));
+    const timer = setTimeout(() => fail(new ConnectError(`connecting to ${where}${over} took longer than ${timeoutMs} ms`)), timeoutMs);
+    const onError = (err: Error): void => fail(new ConnectError(`cannot connect to ${where}${over}: ${err.message}`, { cause: err }));
     const onClose = (): void => {
       clearTimeout(timer);
-      reject(failure ?? new ConnectError(`the connection to ${where} closed while connecting`));
+      reject(failure ?? new ConnectError(`the connection to ${where} closed ${wording.closedDuring}`));
     };
     socket.once('error', onError);
     socket.once('close', onClose);
-    socket.once('connect', () => {
+    socket.once(readyEvent, () => {
       clearTimeout(timer);
       socket.off('error', onError);
       socket.off('close', onClose);
-      resolve(new TcpTransport(socket, where));
+      resolve(new TcpTransport(socket, wording.name));
     });
   });
 }

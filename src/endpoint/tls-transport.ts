@@ -4,7 +4,7 @@
  */
 import tls from 'node:tls';
 import { ConnectError, InvalidOptionError } from '../errors.js';
-import { TcpTransport } from './tcp-transport.js';
+import { type TcpTransport, settleConnect } from './tcp-transport.js';
 
 /** A PEM text, or several (a chain, or a list of CAs). */
 export type Pem = string | Uint8Array | Array<string | Uint8Array>;
@@ -68,8 +68,9 @@ export function checkTlsOptions(options: unknown): TlsOptions {
  */
 export function connectTls(host: string, port: number, timeoutMs: number, options: TlsOptions): Promise<TcpTransport> {
   const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({
+  let socket: tls.TLSSocket;
+  try {
+    socket = tls.connect({
       host,
       port,
       ...(options.ca !== undefined && { ca: options.ca as tls.ConnectionOptions['ca'] }),
@@ -78,26 +79,8 @@ export function connectTls(host: string, port: number, timeoutMs: number, option
       ...(options.servername !== undefined && { servername: options.servername }),
       rejectUnauthorized: options.rejectUnauthorized ?? true,
     });
-    let failure: ConnectError | null = null;
-    const fail = (err: ConnectError): void => {
-      if (failure !== null) return;
-      failure = err;
-      clearTimeout(timer);
-      socket.destroy();
-    };
-    const timer = setTimeout(() => fail(new ConnectError(`connecting to ${where} over TLS took longer than ${timeoutMs} ms`)), timeoutMs);
-    const onError = (err: Error): void => fail(new ConnectError(`cannot connect to ${where} over TLS: ${err.message}`, { cause: err }));
-    const onClose = (): void => {
-      clearTimeout(timer);
-      reject(failure ?? new ConnectError(`the connection to ${where} closed during the TLS handshake`));
-    };
-    socket.once('error', onError);
-    socket.once('close', onClose);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      resolve(new TcpTransport(socket, `tls://${where}`));
-    });
-  });
+  } catch (err) {
+    return Promise.reject(err); // an unusable certificate or key: rejected like every other failure
+  }
+  return settleConnect(socket, 'secureConnect', timeoutMs, { where, name: `tls://${where}`, over: ' over TLS', closedDuring: 'during the TLS handshake' });
 }
