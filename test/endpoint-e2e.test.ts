@@ -16,6 +16,7 @@ import {
 import { checkNoLeaks } from './support/fake-gateway.js';
 import { type GatewayHarness, KEY, withGateway } from './support/gateway-harness.js';
 import { waitUntil } from './support/raw-peer.js';
+import { prng } from './support/prng.js';
 
 checkNoLeaks();
 
@@ -27,18 +28,6 @@ function server<T = Uint8Array>(h: GatewayHarness, options: Partial<EndpointOpti
 
 function client<T = Uint8Array>(h: GatewayHarness, options?: EndpointOptions<T>): Promise<Endpoint<T>> {
   return dialClient<T>(`127.0.0.1:${h.clientPort}`, options);
-}
-
-/** A small seeded PRNG (mulberry32), so a failure can be replayed from the seed in its message. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomBytes(rand: () => number, size: number): Uint8Array {

@@ -23,6 +23,7 @@ import {
   type VirtualConnection,
 } from '../../src/index.js';
 import { ChildGateway, type GatewayMemory } from './child-gateway.js';
+import { prng } from './prng.js';
 
 export interface LoadOptions {
   clients: number;
@@ -60,18 +61,6 @@ function fnv1a(bytes: Uint8Array, end: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
-}
-
-/** A small deterministic PRNG (mulberry32), one per slot. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function makeMessage(tag: number, generation: number, seq: number, flags: number, payload: number, rand: () => number): Uint8Array {
