@@ -9,12 +9,16 @@ const immediates = (): number => process.getActiveResourcesInfo().filter((r) => 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('busy poller: keeps an immediate pending for its window after activity, then lets the loop sleep', async () => {
-  const poller = new BusyPoller(20_000); // 20 ms
+  const poller = new BusyPoller(300_000); // 300 ms
   const before = immediates();
+  const started = performance.now();
   poller.activity();
+  assert.ok(immediates() > before, 'polling as soon as input arrives');
   await sleep(5);
-  assert.ok(immediates() > before, 'polling within the window');
-  await sleep(60);
+  // Only meaningful if this machine gave us the loop back within the window.
+  if (performance.now() - started < 250) assert.ok(immediates() > before, 'still polling within the window');
+  const deadline = Date.now() + 5000;
+  while (immediates() > before && Date.now() < deadline) await sleep(20);
   assert.equal(immediates(), before, 'nothing left scheduled after the window');
   poller.activity();
   poller.stop();

@@ -133,39 +133,39 @@ test('batch: a write that leaves bytes behind pins its arena block', () => {
   }
 });
 
-test('arena: once the burst is over, its spare blocks are let go within two trim intervals', async () => {
+test('arena: a trim keeps what the busiest turn since the last one used, and nothing after a quiet stretch', () => {
   const arena = new OutputArena(16, 64);
   const src = new Uint8Array(16);
-  const burst = new Set<Buffer>();
-  for (let i = 0; i < 40; i++) {
-    arena.append(src, 0, 16);
-    burst.add(arena.buffer);
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 40; i++) arena.append(src, 0, 16); // a burst: 40 blocks
+    arena.endTurn(false);
   }
-  arena.endTurn(false);
-  await new Promise((resolve) => setTimeout(resolve, 700)); // quiet: no turn at all
-  // The next burst finds no spare block of the first: all but the block in use are new.
-  let reused = 0;
-  for (let i = 0; i < 40; i++) {
-    arena.append(src, 0, 16);
-    if (burst.has(arena.buffer)) reused++;
+  assert.equal(arena.spareBlocks, 39, 'a busy arena keeps its blocks between turns');
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 10; i++) arena.append(src, 0, 16); // steady load: 10 blocks a turn
+    arena.endTurn(false);
   }
+  arena.trim(); // the busiest turn since the start used 40: all 39 spare blocks stay
+  assert.equal(arena.spareBlocks, 39);
+  arena.trim();
+  assert.equal(arena.spareBlocks, 0, 'no turn since the last trim: every spare block goes');
+  for (let turn = 0; turn < 3; turn++) {
+    for (let i = 0; i < 10; i++) arena.append(src, 0, 16);
+    arena.endTurn(false);
+  }
+  arena.trim();
+  assert.equal(arena.spareBlocks, 9, 'steady load keeps what one turn needs (9 spare and the one in use)');
   arena.dispose();
-  assert.ok(reused <= 1, `reused ${reused} of the burst's 40 blocks`);
 });
 
-test('arena: under steady load the spare blocks stay (no allocation turn after turn)', async () => {
+test('arena: spare blocks are given back on their own once the arena is quiet', async () => {
   const arena = new OutputArena(16, 64);
   const src = new Uint8Array(16);
-  const seen = new Set<Buffer>();
-  const deadline = Date.now() + 700; // spans two trims
-  while (Date.now() < deadline) {
-    for (let i = 0; i < 10; i++) {
-      arena.append(src, 0, 16);
-      seen.add(arena.buffer);
-    }
-    arena.endTurn(false);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  for (let i = 0; i < 40; i++) arena.append(src, 0, 16);
+  arena.endTurn(false);
+  assert.ok(arena.spareBlocks > 0);
+  const deadline = Date.now() + 5000;
+  while (arena.spareBlocks > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(arena.spareBlocks, 0, 'the trim timer let the quiet arena\'s blocks go');
   arena.dispose();
-  assert.ok(seen.size <= 12, `${seen.size} blocks for turns of 10`);
 });

@@ -23,12 +23,10 @@ export class OutputArena {
   /** The most blocks one turn used since the last trim. */
   private mostUsed = 0;
   private trimTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly trim = (): void => {
+  private readonly onTrimTimer = (): void => {
     this.trimTimer = null;
-    // No turn since the last trim: the gateway is quiet and needs no spare block at all.
-    if (this.free.length > this.mostUsed) this.free.length = this.mostUsed;
+    this.trim();
     if (this.free.length > 0) this.scheduleTrim();
-    this.mostUsed = 0;
   };
 
   /**
@@ -75,6 +73,20 @@ export class OutputArena {
     return at;
   }
 
+  /** Blocks kept for reuse (not counting the one in use). */
+  get spareBlocks(): number {
+    return this.free.length;
+  }
+
+  /**
+   * Cuts the spare blocks to the most one turn used since the last trim (none after a quiet
+   * stretch). Runs every 250 ms on its own while there are spare blocks.
+   */
+  trim(): void {
+    if (this.free.length > this.mostUsed) this.free.length = this.mostUsed;
+    this.mostUsed = 0;
+  }
+
   /** Lets every spare block go and cancels the trim timer (the gateway is closing). */
   dispose(): void {
     if (this.trimTimer !== null) clearTimeout(this.trimTimer);
@@ -83,7 +95,7 @@ export class OutputArena {
   }
 
   private scheduleTrim(): void {
-    this.trimTimer = setTimeout(this.trim, TRIM_INTERVAL_MS);
+    this.trimTimer = setTimeout(this.onTrimTimer, TRIM_INTERVAL_MS);
     this.trimTimer.unref();
   }
 
