@@ -3,11 +3,9 @@
  * the gateway it runs behaves as configured, its exit codes, and its signal handling.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { FLAGS } from '../src/cli/flags.js';
 import {
   CHALLENGE_SIZE,
@@ -18,87 +16,17 @@ import {
   parseCommand,
   readU32,
 } from '../src/protocol/index.js';
+import { type CliRun, killCliChildren, startCli as spawnCli } from './support/cli-process.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const TIMEOUT = { timeout: 30_000 };
 
 // ---- The child process ----
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+after(killCliChildren);
 
-interface CliRun {
-  child: ChildProcess;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Resolves with the first stdout match of `re` (multiline), once it is printed. */
-  waitFor(re: RegExp): Promise<RegExpMatchArray>;
-  exited: Promise<Exit>;
-}
-
-const children = new Set<ChildProcess>();
-
-after(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await gone;
-    }
-  }
-});
-
-/** Runs `fastway args…` from the sources, with no FASTWAY_* variable but those in `env`. */
-function startCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FASTWAY_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: repoRoot,
-    env: { ...cleanEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  const waiters: (() => void)[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-    stdout += s;
-    for (const w of waiters.splice(0)) w();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('close', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  return {
-    child,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    exited,
-    waitFor(re) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const m = new RegExp(re.source, 'm').exec(stdout);
-          if (m) return resolve(m);
-          if (child.exitCode !== null || child.signalCode !== null) {
-            return reject(new Error(`fastway exited before printing ${re}\nstdout: ${stdout}\nstderr: ${stderr}`));
-          }
-          waiters.push(check);
-        };
-        check();
-      });
-    },
-  };
-}
+/** Runs `fastway args…` with `env`; no time limit but the test's own. */
+const startCli = (args: string[], env: Record<string, string> = {}): CliRun => spawnCli(args, { env });
 
 const ADDR_ARGS = ['--client-addr', '127.0.0.1:0', '--server-addr', '127.0.0.1:0', '--metrics-addr', 'off'];
 const CLIENT_LINE = /^fastway: listening for game clients on 127\.0\.0\.1:(\d+)$/;

@@ -5,18 +5,16 @@
  * cannot be used.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { dialServer } from '../src/index.js';
+import { type CliRun, killCliChildren, startCli as spawnCli } from './support/cli-process.js';
 import { withTimeout } from './support/raw-peer.js';
 import { haveOpenssl, makeTestCerts, type TestCerts } from './support/test-certs.js';
 import { WsRawClient } from './support/ws-raw-client.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const ADDR_ARGS = ['--client-addr', '127.0.0.1:0', '--server-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--server-auth-key', 'cli-key'];
 const skip = !(await haveOpenssl()) && 'the openssl command is not installed';
 let certs: TestCerts;
@@ -30,71 +28,17 @@ before(async () => {
   writeFileSync(file('gw.key'), certs.gateway.key);
 });
 after(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await gone;
-    }
-  }
+  await killCliChildren();
   await certs?.remove();
 });
 
-const children = new Set<ChildProcess>();
+/** Runs `fastway args…`; each wait fails after 20 s. */
+const startCli = (args: string[]): CliRun => spawnCli(args, { waitTimeoutMs: 20_000 });
 
-interface CliRun {
-  child: ChildProcess;
-  /** Resolves with the first match of `re` in stdout or stderr (multiline), once printed. */
-  waitFor(re: RegExp, stream?: 'stdout' | 'stderr'): Promise<RegExpMatchArray>;
-  exited: Promise<number | null>;
-  output(): string;
-  /** SIGTERM, then waits for the exit code. */
-  stop(): Promise<number | null>;
-}
-
-function startCli(args: string[]): CliRun {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FASTWAY_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const text = { stdout: '', stderr: '' };
-  const waiters: (() => void)[] = [];
-  const wake = (): void => {
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => ((text.stdout += s), wake()));
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => ((text.stderr += s), wake()));
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('close', (code) => {
-      children.delete(child);
-      resolve(code);
-      wake();
-    });
-  });
-  const output = (): string => `stdout: ${text.stdout}\nstderr: ${text.stderr}`;
-  return {
-    child,
-    exited,
-    output,
-    waitFor(re, stream = 'stdout') {
-      return withTimeout(
-        new Promise((resolve, reject) => {
-          const check = (): void => {
-            const m = new RegExp(re.source, 'm').exec(text[stream]);
-            if (m) return resolve(m);
-            if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`fastway exited before printing ${re}\n${output()}`));
-            waiters.push(check);
-          };
-          check();
-        }),
-        `fastway to print ${re}`,
-        20_000,
-      );
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      return withTimeout(exited, 'fastway to exit', 20_000);
-    },
-  };
+/** SIGTERM, then waits for the exit code. */
+async function stop(run: CliRun): Promise<number | null> {
+  run.child.kill('SIGTERM');
+  return (await withTimeout(run.exited, 'fastway to exit', 20_000)).code;
 }
 
 function presentedCertificate(port: number, ca: string): Promise<PeerCertificate> {
@@ -122,14 +66,14 @@ describe('fastway --client-ws-addr', () => {
     } finally {
       await client.end();
     }
-    assert.equal(await run.stop(), 0, run.output());
+    assert.equal(await stop(run), 0, run.output());
   });
 
   test('without it, no WebSocket listener is opened', { timeout: 60_000 }, async () => {
     const run = startCli(ADDR_ARGS);
     await run.waitFor(/^fastway: listening for game servers on /);
     assert.doesNotMatch(run.output(), /WebSocket/);
-    assert.equal(await run.stop(), 0, run.output());
+    assert.equal(await stop(run), 0, run.output());
   });
 });
 
@@ -171,7 +115,7 @@ describe('fastway with TLS flags', { skip }, () => {
     writeFileSync(file('gw.key'), certs.gateway.key);
     writeFileSync(file('gw.crt'), certs.gateway.cert);
 
-    assert.equal(await run.stop(), 0, run.output());
+    assert.equal(await stop(run), 0, run.output());
   });
 
   const usageErrors: [string, () => string[], RegExp][] = [
@@ -187,7 +131,7 @@ describe('fastway with TLS flags', { skip }, () => {
   for (const [what, args, message] of usageErrors) {
     test(`${what} exits with 2, naming the flag`, { timeout: 60_000 }, async () => {
       const run = startCli([...ADDR_ARGS, ...args()]);
-      assert.equal(await withTimeout(run.exited, 'fastway to exit', 20_000), 2, run.output());
+      assert.equal((await withTimeout(run.exited, 'fastway to exit', 20_000)).code, 2, run.output());
       assert.match(run.output(), message);
     });
   }
@@ -195,9 +139,9 @@ describe('fastway with TLS flags', { skip }, () => {
   test('--print-config checks the TLS files too', { timeout: 60_000 }, async () => {
     copyFileSync(file('gw.crt'), file('copy.crt'));
     const ok = startCli(['--print-config', '--client-tls-cert', file('copy.crt'), '--client-tls-key', file('gw.key')]);
-    assert.equal(await ok.exited, 0, ok.output());
+    assert.equal((await ok.exited).code, 0, ok.output());
     assert.match(ok.output(), /"client-tls-cert": ".*copy\.crt"/);
     const bad = startCli(['--print-config', '--client-tls-cert', file('copy.crt')]);
-    assert.equal(await bad.exited, 2, bad.output());
+    assert.equal((await bad.exited).code, 2, bad.output());
   });
 });

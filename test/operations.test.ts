@@ -5,102 +5,29 @@
  * SIGTERM, the second signal, the PID file, and a metrics port in use.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { type AddressInfo, type Server, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CommandType } from '../src/protocol/index.js';
-import { RawPeer, withTimeout } from './support/raw-peer.js';
+import { type CliRun, killCliChildren, startCli as spawnCli } from './support/cli-process.js';
+import { RawPeer, SAFETY_TIMEOUT_MS, withTimeout } from './support/raw-peer.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const TIMEOUT = { timeout: 30_000 };
 const dir = mkdtempSync(join(tmpdir(), 'fastway-ops-'));
 
 // ---- The child process ----
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface CliRun {
-  child: ChildProcess;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Resolves with the first match of `re` (multiline) in stdout, once it is printed. */
-  waitFor(re: RegExp): Promise<RegExpMatchArray>;
-  /** The same for stderr (the log). */
-  waitForLog(re: RegExp): Promise<RegExpMatchArray>;
-  exited: Promise<Exit>;
-}
-
-const children = new Set<ChildProcess>();
-
 after(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await gone;
-    }
-  }
+  await killCliChildren();
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `fastway args…` from the sources, with no FASTWAY_* variable but those in `env`. */
-function startCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FASTWAY_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: repoRoot,
-    env: { ...cleanEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const out = { stdout: '', stderr: '' };
-  const waiters: (() => void)[] = [];
-  const wake = (): void => {
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => ((out.stdout += s), wake()));
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => ((out.stderr += s), wake()));
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('close', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-      wake();
-    });
-  });
-  const waitIn = (which: 'stdout' | 'stderr', re: RegExp): Promise<RegExpMatchArray> => {
-    const found = new Promise<RegExpMatchArray>((resolve, reject) => {
-      const check = (): void => {
-        const m = new RegExp(re.source, 'm').exec(out[which]);
-        if (m) return resolve(m);
-        if (child.exitCode !== null || child.signalCode !== null) {
-          return reject(new Error(`fastway exited before writing ${re} to ${which}\nstdout: ${out.stdout}\nstderr: ${out.stderr}`));
-        }
-        waiters.push(check);
-      };
-      check();
-    });
-    return withTimeout(found, `${re} on ${which}`);
-  };
-  return {
-    child,
-    get stdout() {
-      return out.stdout;
-    },
-    get stderr() {
-      return out.stderr;
-    },
-    exited: withTimeout(exited, 'fastway to exit', 20_000),
-    waitFor: (re) => waitIn('stdout', re),
-    waitForLog: (re) => waitIn('stderr', re),
-  };
-}
+/** Runs `fastway args…` with `env`; each wait fails after the safety timeout, `exited` 20 s after the start. */
+const startCli = (args: string[], env: Record<string, string> = {}): CliRun =>
+  spawnCli(args, { env, waitTimeoutMs: SAFETY_TIMEOUT_MS, exitTimeoutMs: 20_000 });
 
 /** Game listen addresses on port 0. */
 const GAME_ARGS = ['--client-addr', '127.0.0.1:0', '--server-addr', '127.0.0.1:0'];
@@ -343,7 +270,7 @@ describe('configuration', () => {
       assert.notEqual(await cli.open(), 0);
       assert.equal(await cli.open(), 0, 'client-max-pending 2 from the variable, not 5 from the file');
 
-      await run.waitForLog(/client accepted/);
+      await run.waitFor(/client accepted/, 'stderr');
       assert.deepEqual(logEntries(run), [], 'no JSON line: the flag chose pretty');
       run.child.kill('SIGTERM');
       assert.deepEqual(await run.exited, { code: 0, signal: null });
@@ -417,7 +344,7 @@ describe('key rotation', () => {
       await rejectedServer(server, 'new-key', 7); // server 7 may use its own key only
       await rejectedServer(server, 'seven-key', 8); // and its key is no one else's
 
-      await run.waitForLog(/"serverId":8/);
+      await run.waitFor(/"serverId":8/, 'stderr');
       const entries = logEntries(run);
       const authenticated = entries.filter((e) => e.event === 'server_authenticated').map((e) => e.serverId);
       assert.deepEqual(authenticated.sort(), [1, 2, 3, 7]);
