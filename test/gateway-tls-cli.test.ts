@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { dialServer } from '../src/index.js';
 import { type CliRun, killCliChildren, startCli as spawnCli } from './support/cli-process.js';
 import { withTimeout } from './support/raw-peer.js';
-import { haveOpenssl, makeTestCerts, type TestCerts } from './support/test-certs.js';
+import { haveOpenssl, makeTestCerts, presentedCertificate, type TestCerts } from './support/test-certs.js';
 import { WsRawClient } from './support/ws-raw-client.js';
 
 const ADDR_ARGS = ['--client-addr', '127.0.0.1:0', '--server-addr', '127.0.0.1:0', '--metrics-addr', 'off', '--server-auth-key', 'cli-key'];
@@ -39,20 +38,6 @@ const startCli = (args: string[]): CliRun => spawnCli(args, { waitTimeoutMs: 20_
 async function stop(run: CliRun): Promise<number | null> {
   run.child.kill('SIGTERM');
   return (await withTimeout(run.exited, 'fastway to exit', 20_000)).code;
-}
-
-function presentedCertificate(port: number, ca: string): Promise<PeerCertificate> {
-  return withTimeout(
-    new Promise<PeerCertificate>((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port, ca }, () => {
-        const cert = socket.getPeerCertificate();
-        socket.destroy();
-        resolve(cert);
-      });
-      socket.on('error', reject);
-    }),
-    'a TLS handshake',
-  );
 }
 
 describe('fastway --client-ws-addr', () => {

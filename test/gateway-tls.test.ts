@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import {
   type BoundAddresses,
   dialClient,
@@ -23,7 +23,7 @@ import {
 import { encodeNew } from '../src/protocol/index.js';
 import { CapturingLogger, KEY, openResources } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
-import { haveOpenssl, makeTestCerts, type TestCerts } from './support/test-certs.js';
+import { haveOpenssl, makeTestCerts, presentedCertificate, type TestCerts } from './support/test-certs.js';
 import { WsRawClient } from './support/ws-raw-client.js';
 
 const SERVER_ID = 7;
@@ -83,21 +83,6 @@ async function roundTrip(client: Endpoint<string>, text: string): Promise<void> 
   conn.send(text);
   assert.equal(await conn.receive(), `echo: ${text}`);
   await conn.close();
-}
-
-/** Resolves with the certificate a TLS listener presents. */
-function presentedCertificate(port: number, ca: string): Promise<PeerCertificate> {
-  return withTimeout(
-    new Promise<PeerCertificate>((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port, ca }, () => {
-        const cert = socket.getPeerCertificate();
-        socket.destroy();
-        resolve(cert);
-      });
-      socket.on('error', reject);
-    }),
-    'a TLS handshake',
-  );
 }
 
 describe('TLS on the client listeners', { skip }, () => {

@@ -8,7 +8,9 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { promisify } from 'node:util';
+import { withTimeout } from './raw-peer.js';
 
 const run = promisify(execFile);
 
@@ -77,4 +79,19 @@ export async function makeTestCerts(): Promise<TestCerts> {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** Resolves with the certificate the TLS listener on 127.0.0.1:`port` presents, checked against `ca`. */
+export function presentedCertificate(port: number, ca: string): Promise<PeerCertificate> {
+  return withTimeout(
+    new Promise<PeerCertificate>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca }, () => {
+        const cert = socket.getPeerCertificate();
+        socket.destroy();
+        resolve(cert);
+      });
+      socket.on('error', reject);
+    }),
+    'a TLS handshake',
+  );
 }
