@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { sharedReadSupported, startReading } from '../src/gateway/shared-read-buffer.js';
+import { withGateway } from './support/gateway-harness.js';
 
 /** An accepted socket (paused, as the gateway's TCP listeners accept them) and its client end. */
 async function acceptedPair(): Promise<{ accepted: Socket; client: Socket; close: () => Promise<void> }> {
@@ -23,9 +24,19 @@ async function acceptedPair(): Promise<{ accepted: Socket; client: Socket; close
   };
 }
 
-test('this Node supports reading accepted sockets into the shared buffer', () => {
-  // The gateway falls back to 'data' events without it; on the Node we support it must work.
+test(`this Node (${process.version}) supports reading accepted sockets into the shared buffer`, () => {
+  // The gateway falls back to 'data' events without it; on every Node we test (CI runs the
+  // suite on each supported major) the fast path must be the one in use.
   assert.equal(sharedReadSupported, true);
+});
+
+test('the gateway logs once, at info, which read path it uses', async () => {
+  await withGateway({}, async (h) => {
+    const entries = h.logger.entries.filter((e) => (e.obj as { event?: string }).event === 'read_path');
+    assert.equal(entries.length, 1, 'one read_path line for two TCP listeners');
+    assert.equal(entries[0]!.level, 'info');
+    assert.deepEqual(entries[0]!.obj, { event: 'read_path', readPath: 'shared-buffer', node: process.version });
+  });
 });
 
 test('an accepted TCP socket reads into the shared buffer: bytes arrive in order, no data events', async () => {

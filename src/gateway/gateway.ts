@@ -9,7 +9,7 @@ import { LogRateLimiter } from './log-rate-limiter.js';
 import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
 import { BusyPoller } from './busy-poller.js';
 import { OutputArena } from './output-arena.js';
-import { startReading } from './shared-read-buffer.js';
+import { sharedReadSupported, startReading } from './shared-read-buffer.js';
 import { Peer, PeerKind, PeerState } from './peer.js';
 import { Route } from './route.js';
 import { ServerRegistry } from './server-registry.js';
@@ -117,6 +117,8 @@ export class Gateway {
   /** Polls on after reads (`busyPollMicros`); null when off. */
   private busyPoller: BusyPoller | null;
   private closing: Promise<void> | null = null;
+  /** Whether the read path has been logged (once per gateway, at its first TCP listener). */
+  private readPathLogged = false;
   private drainStarted = false;
   private liveEmptyWaiters: (() => void)[] = [];
 
@@ -191,7 +193,24 @@ export class Gateway {
       }
       throw err;
     }
+    if (!this.readPathLogged && (result.client !== undefined || result.server !== undefined)) {
+      this.readPathLogged = true;
+      this.logReadPath();
+    }
     return result;
+  }
+
+  /**
+   * Says once, at info, how this Node reads plain TCP sockets: into the shared buffer, or
+   * (where its internals lack the mechanism) through 'data' events, which allocates per read
+   * and is slower, so a user whose figures differ sees why.
+   */
+  private logReadPath(): void {
+    const readPath = sharedReadSupported ? 'shared-buffer' : 'data-events';
+    const msg = sharedReadSupported
+      ? 'plain TCP sockets read into one shared buffer'
+      : 'this Node lacks the shared-buffer read mechanism: plain TCP sockets read through data events (slower)';
+    this.options.logger.info({ event: 'read_path', readPath, node: process.version }, msg);
   }
 
   /**
