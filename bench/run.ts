@@ -63,7 +63,7 @@ async function main(): Promise<number> {
   const machineAtStart = machine();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   log(
-    `fastway bench: ${opts.gateway === null ? 'our gateway' : `external gateway ${opts.gateway.client.host}:${opts.gateway.client.port}`}` +
+    `fastway bench on Node ${process.version}: ${opts.gateway === null ? 'our gateway' : `external gateway ${opts.gateway.client.host}:${opts.gateway.client.port}`}` +
       `${opts.pin ? ', gateway pinned to core 0 and load to core 1' : ', unpinned'}, ${opts.workers} generator(s), ${opts.servers} echo server(s), ` +
       `${opts.durationMs / 1000}s per run after ${opts.warmupMs / 1000}s warm-up` +
       `${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''}`,
