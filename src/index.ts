@@ -4,6 +4,7 @@
  * - {@link Gateway} carries virtual connections between game clients and game servers.
  * - `dialClient` / `dialServer` connect a game client or server to a gateway.
  * - `protocol` is the wire format, for tools and tests.
+ * - `joinCluster` / `pickGateway` run many gateways as one cluster, on a Redis registry (Node only).
  */
 
 // Errors (one table of codes in docs/api.md).
@@ -36,3 +37,37 @@ export { VirtualConnection } from './endpoint/virtual-connection.js';
 export { raw, utf8, json, defineFormat, type Format, type FormatSpec } from './endpoint/format.js';
 export { ENDPOINT_DEFAULTS, type EndpointOptions, type ServerEndpointOptions } from './endpoint/options.js';
 export type { Transport, TransportHandler } from './endpoint/transport.js';
+
+// The cluster client (Node only): the registry on Redis, joinCluster, placement, users.
+export * from './cluster/errors.js';
+export {
+  joinCluster,
+  ClusterServer,
+  CLUSTER_DEFAULTS,
+  type JoinClusterOptions,
+  type ClusterConnection,
+  type ClusterGateway,
+  type ClusterDialOptions,
+  type ClusterServerEvents,
+  type MembershipChange,
+  type LinkChange,
+} from './cluster/join-cluster.js';
+export type { LinkState } from './cluster/gateway-link.js';
+export { pickGateway, chooseGateway, type PickGatewayOptions, type GatewayPick, type ClientTransport } from './cluster/placement.js';
+export { GatewayDirectory, type GatewayDirectoryOptions } from './cluster/gateway-directory.js';
+export {
+  GatewayRegistration,
+  REGISTRATION_DEFAULTS,
+  type GatewayRegistrationOptions,
+  type GatewayLoad,
+} from './cluster/gateway-registration.js';
+export {
+  encodeGatewayRecord,
+  decodeGatewayRecord,
+  type GatewayRecord,
+  type GatewayState,
+  type Announcement,
+  type AnnouncementEvent,
+} from './cluster/gateway-record.js';
+export { DEFAULT_CLUSTER_NAME } from './cluster/cluster-keys.js';
+export type { UserLocation } from './cluster/user-locator.js';
