@@ -161,7 +161,7 @@ export class Gateway {
     const result: BoundAddresses = {};
     const opened: Server[] = [];
     const { client, server } = this.options;
-    const onTlsError = (side: 'client' | 'server') => (err: Error, socket: Socket) => this.tlsFailed(side, err, socket);
+    const onTlsError = (side: 'client' | 'server') => (err: Error, remote: string) => this.tlsFailed(side, err, remote);
     try {
       if (addresses.client !== undefined) {
         const listener = createSocketListener(client.tls, CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, (s) => this.handleClientSocket(s), onTlsError('client'));
@@ -729,9 +729,8 @@ export class Gateway {
   }
 
   /** A failed TLS handshake (a server without a certificate signed by the CA, a scanner...). */
-  private tlsFailed(side: 'client' | 'server', err: Error, socket: Socket): void {
+  private tlsFailed(side: 'client' | 'server', err: Error, remote: string): void {
     this.counters.tlsHandshakeFailures++;
-    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.logLimited('info', remote, { event: 'tls_handshake_failed', listener: side, remote, err: err.message }, 'TLS handshake failed');
   }
 

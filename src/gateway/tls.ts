@@ -70,16 +70,49 @@ export function secureContextOptions(tls: ResolvedTls): SecureContextOptions {
   return tls.ca === undefined ? { cert: tls.cert, key: tls.key } : { cert: tls.cert, key: tls.key, ca: tls.ca };
 }
 
+/** Told of a TLS handshake that failed or timed out; `remote` is `address:port`, read at accept. */
+export type TlsErrorHandler = (err: Error, remote: string) => void;
+
+/** The remote address of each accepted TCP socket, read at accept (a reset socket no longer knows it). */
+const acceptedRemote = new WeakMap<Socket, string>();
+
+/** `address:port` of a socket, `?` for what it no longer knows. */
+export function remoteOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
+/**
+ * Makes every TLS handshake on `server` that fails or times out end at once: the socket is
+ * destroyed, then `onTlsError` is told. (Node's `tls.Server` only emits `tlsClientError` and
+ * leaves the socket open, holding its file descriptor for good; an HTTPS server destroys it,
+ * but before any listener of ours could read its address.) The remote address is read when
+ * the TCP connection is accepted, so the report names it even when the peer reset first.
+ */
+export function endFailedHandshakes(server: TlsServer, onTlsError: TlsErrorHandler): void {
+  // Prepended: runs before Node wraps the raw socket in a TLSSocket.
+  server.prependListener('connection', (raw: Socket) => {
+    acceptedRemote.set(raw, remoteOf(raw));
+  });
+  server.prependListener('tlsClientError', (err: Error, socket: Socket) => {
+    // A server-side TLSSocket keeps the raw socket it wraps as `_parent` (not in Node's types).
+    const raw = (socket as Socket & { _parent?: Socket })._parent;
+    const remote = (raw !== undefined ? acceptedRemote.get(raw) : undefined) ?? remoteOf(socket);
+    socket.destroy();
+    onTlsError(err, remote);
+  });
+}
+
 /**
  * A listener for plain TCP, or TLS when `tls` is given. With `tls.ca` the peer must present
  * a certificate signed by that CA. `onSocket` gets each connection once it is usable (for
- * TLS, after the handshake); a failed TLS handshake goes to `onTlsError`.
+ * TLS, after the handshake); a TLS handshake that fails or takes longer than
+ * `handshakeTimeout` closes the connection and goes to `onTlsError`.
  */
 export function createSocketListener(
   tls: ResolvedTls | null,
   handshakeTimeout: number,
   onSocket: (socket: Socket) => void,
-  onTlsError: (err: Error, socket: Socket) => void,
+  onTlsError: TlsErrorHandler,
 ): Server {
   // Accepted paused: the gateway starts reading once it has chosen how (see shared-read-buffer.ts).
   if (tls === null) return createTcpServer({ noDelay: true, pauseOnConnect: true }, onSocket);
@@ -88,6 +121,6 @@ export function createSocketListener(
     { ...secureContextOptions(tls), requestCert: mutual, rejectUnauthorized: mutual, handshakeTimeout, noDelay: true },
     onSocket,
   );
-  server.on('tlsClientError', onTlsError);
+  endFailedHandshakes(server, onTlsError);
   return server;
 }

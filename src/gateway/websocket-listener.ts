@@ -9,7 +9,7 @@ import { CONN_ID_SIZE, LENGTH_SIZE, readU32 } from '../protocol/frame.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { normaliseOrigin } from './options.js';
 import type { DisconnectReason } from './stats.js';
-import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, type ResolvedTls, secureContextOptions } from './tls.js';
+import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, endFailedHandshakes, type ResolvedTls, secureContextOptions, type TlsErrorHandler } from './tls.js';
 
 /** WebSocket close codes the gateway sends (RFC 6455 §7.4.1). */
 export const WS_CLOSE = {
@@ -172,7 +172,7 @@ export function createWebSocketListener(
   config: WebSocketListenerConfig,
   onClient: (socket: WebSocketPeerSocket) => void,
   onRefused: (remote: string, status: number, reason: string) => void,
-  onTlsError: (err: Error, socket: Socket) => void,
+  onTlsError: TlsErrorHandler,
 ): Server {
   const wss = new WebSocketServer({
     noServer: true,
@@ -182,13 +182,16 @@ export function createWebSocketListener(
     // ws ≥ 8.19 option, not in its types yet: the wait for the client's close frame.
     ...({ closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS } as object),
   });
-  const server: Server =
-    config.tls === null
-      ? createHttpServer()
-      : createHttpsServer({ ...secureContextOptions(config.tls), handshakeTimeout: CLIENT_TLS_HANDSHAKE_TIMEOUT_MS });
+  let server: Server;
+  if (config.tls === null) {
+    server = createHttpServer();
+  } else {
+    const https = createHttpsServer({ ...secureContextOptions(config.tls), handshakeTimeout: CLIENT_TLS_HANDSHAKE_TIMEOUT_MS });
+    endFailedHandshakes(https, onTlsError);
+    server = https;
+  }
   server.headersTimeout = UPGRADE_REQUEST_TIMEOUT_MS;
   server.requestTimeout = UPGRADE_REQUEST_TIMEOUT_MS;
-  if (config.tls !== null) server.on('tlsClientError', onTlsError);
 
   const refuse = (socket: Duplex, req: IncomingMessage, status: number, reason: string, extra = ''): void => {
     onRefused(`${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, status, reason);

@@ -1,8 +1,10 @@
 /**
  * Child program: one gateway on 127.0.0.1 port 0, options from FASTWAY_TEST_GATEWAY
- * (JSON). Answers `stats`, `memory` (after a full GC; the child runs with --expose-gc),
- * `errors` (what the gateway logged at error level) and `close`.
+ * (JSON), with a WebSocket listener too when FASTWAY_TEST_WEBSOCKET is set. Answers `stats`,
+ * `memory` (after a full GC; the child runs with --expose-gc), `fds` (its open file
+ * descriptors, where /proc tells), `errors` (what the gateway logged at error level) and `close`.
  */
+import { readdirSync } from 'node:fs';
 import { Gateway, type GatewayLogger, type GatewayOptions } from '../../src/index.js';
 import { serveParent } from './child.js';
 
@@ -30,6 +32,7 @@ function memory(): NodeJS.MemoryUsage {
 const send = serveParent({
   stats: () => ({ stats: gateway.stats }),
   memory: () => ({ memory: memory() }),
+  fds: () => ({ fds: readdirSync('/proc/self/fd').length }),
   errors: () => ({ errors }),
   close: async () => {
     await gateway.close();
@@ -38,5 +41,6 @@ const send = serveParent({
   },
 });
 
-const bound = await gateway.listen({ client: '127.0.0.1:0', server: '127.0.0.1:0' });
-send('listening', { clientPort: bound.client!.port, serverPort: bound.server!.port });
+const webSocket = process.env.FASTWAY_TEST_WEBSOCKET !== undefined;
+const bound = await gateway.listen({ client: '127.0.0.1:0', server: '127.0.0.1:0', ...(webSocket ? { clientWs: '127.0.0.1:0' } : {}) });
+send('listening', { clientPort: bound.client!.port, serverPort: bound.server!.port, wsPort: bound.clientWs?.port });

@@ -30,13 +30,18 @@ export class ChildGateway {
     readonly child: Child,
     readonly clientPort: number,
     readonly serverPort: number,
+    /** The WebSocket listener's port, when started with `{ webSocket: true }`. */
+    readonly wsPort: number | undefined,
   ) {}
 
-  static async start(options: ChildGatewayOptions, execArgv: string[] = []): Promise<ChildGateway> {
-    const child = new Child('./child-gateway-main.ts', { FASTWAY_TEST_GATEWAY: JSON.stringify(options) }, ['--expose-gc', ...execArgv]);
+  /** Starts a gateway with `options` on a client and a server listener, and a WebSocket one with `listen.webSocket`. */
+  static async start(options: ChildGatewayOptions, execArgv: string[] = [], listen: { webSocket?: boolean } = {}): Promise<ChildGateway> {
+    const env: Record<string, string> = { FASTWAY_TEST_GATEWAY: JSON.stringify(options) };
+    if (listen.webSocket === true) env.FASTWAY_TEST_WEBSOCKET = '1';
+    const child = new Child('./child-gateway-main.ts', env, ['--expose-gc', ...execArgv]);
     try {
       const m = await child.nextEvent('listening');
-      return new ChildGateway(child, m.clientPort as number, m.serverPort as number);
+      return new ChildGateway(child, m.clientPort as number, m.serverPort as number, m.wsPort as number | undefined);
     } catch (err) {
       await child.kill();
       throw err;
@@ -50,6 +55,11 @@ export class ChildGateway {
   /** Memory after a full GC. */
   async memory(): Promise<GatewayMemory> {
     return (await this.child.request('memory')).memory as GatewayMemory;
+  }
+
+  /** How many file descriptors the gateway process has open (from /proc: Linux only). */
+  async fds(): Promise<number> {
+    return (await this.child.request('fds')).fds as number;
   }
 
   /** What the gateway logged at error level (internal errors). */

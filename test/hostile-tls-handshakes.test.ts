@@ -1,0 +1,162 @@
+/**
+ * TLS handshakes that never finish, on every TLS listener of a gateway in its own process:
+ * 1,000 TCP connections per port that send part of a ClientHello (0 to 100 bytes of a real
+ * one) and stall. Every one must be closed by the gateway within its handshake timeout plus
+ * a second, the gateway's file descriptors must come back to where they started, and a real
+ * client and a real game server must get through while the stalled ones are held.
+ */
+import assert from 'node:assert/strict';
+import { createServer as createTcpServer, connect as netConnect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { dialClient, dialServer } from '../src/index.js';
+import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS } from '../src/gateway/tls.js';
+import { ChildGateway, mib } from './support/child-gateway.js';
+import { withTimeout } from './support/raw-peer.js';
+import { haveOpenssl, makeTestCerts, type TestCerts } from './support/test-certs.js';
+
+const KEY = 'tls-handshake-test-key';
+const SERVER_AUTH_TIMEOUT_MS = 3000;
+const STALLED_PER_PORT = Number(process.env.FASTWAY_TLS_STALLED ?? 1000);
+const BATCH = 100;
+const skip = (!(await haveOpenssl()) && 'the openssl command is not installed') || (process.platform !== 'linux' && 'counts file descriptors in /proc');
+
+let certs: TestCerts;
+before(async () => {
+  if (!skip) certs = await makeTestCerts();
+});
+after(async () => {
+  await certs?.remove();
+});
+
+/** The first flight a real TLS client sends (its ClientHello), captured from Node's own client. */
+async function captureClientHello(): Promise<Buffer> {
+  const sink = createTcpServer();
+  const first = new Promise<Buffer>((resolve) => sink.once('connection', (s: Socket) => s.once('data', (chunk: Buffer) => (resolve(chunk), s.destroy()))));
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const port = (sink.address() as { port: number }).port;
+  const client = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost' });
+  client.on('error', () => {});
+  try {
+    return await withTimeout(first, 'a ClientHello');
+  } finally {
+    client.destroy();
+    await new Promise((resolve) => sink.close(resolve));
+  }
+}
+
+/** A TCP connection that sent `prefix` and stalls; knows when it connected and when the gateway closed it. */
+interface Stalled {
+  socket: Socket;
+  connectedAt: number;
+  closedAt: number;
+  closed: Promise<void>;
+}
+
+async function stall(port: number, prefix: Uint8Array): Promise<Stalled> {
+  const socket = netConnect({ host: '127.0.0.1', port });
+  socket.on('error', () => {}); // a reset is a close too
+  const s: Stalled = { socket, connectedAt: 0, closedAt: 0, closed: Promise.resolve() };
+  s.closed = new Promise((resolve) => socket.once('close', () => ((s.closedAt = Date.now()), resolve())));
+  await withTimeout(new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => ((s.connectedAt = Date.now()), resolve()));
+    socket.once('close', () => reject(new Error('a stalled connection closed before it connected')));
+  }), 'a stalled connection to connect');
+  if (prefix.length > 0) socket.write(prefix);
+  return s;
+}
+
+describe('stalled TLS handshakes', { skip }, () => {
+  test(`${STALLED_PER_PORT} stalled handshakes on each TLS port are all closed on time, fds come back, real peers get through`, async () => {
+    const gw = await ChildGateway.start(
+      { client: { tls: certs.gateway }, server: { authKey: KEY, authTimeout: SERVER_AUTH_TIMEOUT_MS, tls: { ...certs.gateway, ca: certs.ca } } },
+      [],
+      { webSocket: true },
+    );
+    const all: Stalled[] = [];
+    const endpoints: { close(): Promise<void> }[] = [];
+    try {
+      const hello = await captureClientHello();
+      assert.equal(hello[0], 0x16, 'a TLS handshake record');
+      const fdsAtStart = await gw.fds();
+      const ports = [
+        { name: 'client TLS', port: gw.clientPort, timeout: CLIENT_TLS_HANDSHAKE_TIMEOUT_MS },
+        { name: 'client WSS', port: gw.wsPort!, timeout: CLIENT_TLS_HANDSHAKE_TIMEOUT_MS },
+        // Last: its timeout is the shortest, and its stalled connections must still be held when the real server dials.
+        { name: 'server mutual TLS', port: gw.serverPort, timeout: SERVER_AUTH_TIMEOUT_MS },
+      ];
+      const byPort = new Map<string, Stalled[]>();
+      // In batches of 100, each one accepted by the gateway (its fds grew) before the next: the
+      // time a connection is held is measured from its connect, so it must not wait in the backlog.
+      for (const p of ports) {
+        const stalled: Stalled[] = [];
+        for (let i = 0; i < STALLED_PER_PORT; i += BATCH) {
+          const batch = await Promise.all(Array.from({ length: Math.min(BATCH, STALLED_PER_PORT - i) }, (_, j) => stall(p.port, hello.subarray(0, (i + j) % 101))));
+          stalled.push(...batch);
+          all.push(...batch);
+          for (let polls = 0; (await gw.fds()) < fdsAtStart + all.filter((c) => c.closedAt === 0).length; polls++) {
+            assert.ok(polls < 1000, `the gateway did not accept ${all.length} connections`);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        }
+        byPort.set(p.name, stalled);
+      }
+      // Meanwhile a real game server (mutual TLS) authenticates and real clients reach it.
+      const server = await dialServer(`tls://127.0.0.1:${gw.serverPort}`, { serverId: 9, authKey: KEY, tls: { ca: certs.ca, ...certs.client } });
+      endpoints.push(server);
+      const overTls = await dialClient(`tls://127.0.0.1:${gw.clientPort}`, { tls: { ca: certs.ca } });
+      const overWss = await dialClient(`wss://127.0.0.1:${gw.wsPort!}/`, { tls: { ca: certs.ca } });
+      endpoints.push(overTls, overWss);
+      for (const client of [overTls, overWss]) {
+        const [conn, accepted] = await Promise.all([client.dial(9), server.accept()]);
+        conn.send(Buffer.from('through the stalled handshakes'));
+        assert.equal(Buffer.from(await accepted.receive()).toString(), 'through the stalled handshakes');
+        await conn.close();
+      }
+      for (const p of ports) {
+        const held = byPort.get(p.name)!.filter((c) => c.closedAt === 0).length;
+        assert.ok(held > 0, `${p.name}: no stalled connection was still open when the real peers got in: the test proves nothing`);
+      }
+      const heldDuring = all.filter((c) => c.closedAt === 0).length;
+      const fdsDuring = await gw.fds();
+      const memory = await gw.memory();
+
+      const slowest = Math.max(...ports.map((p) => p.timeout)) + 1000;
+      await withTimeout(Promise.all(all.map((s) => s.closed)), 'every stalled handshake to be closed by the gateway', slowest + 10_000).catch((err: Error) => {
+        const open = ports.map((p) => `${p.name}: ${byPort.get(p.name)!.filter((s) => s.closedAt === 0).length} open`);
+        throw new Error(`${err.message} (${open.join(', ')})`);
+      });
+      const lines: string[] = [];
+      for (const p of ports) {
+        const lifetimes = byPort.get(p.name)!.map((s) => s.closedAt - s.connectedAt);
+        const shortest = Math.min(...lifetimes);
+        const longest = Math.max(...lifetimes);
+        lines.push(`${p.name} (timeout ${p.timeout} ms): closed after ${shortest}–${longest} ms`);
+        // A timer may fire early by the length of the turn it was set in; never late by more than a second.
+        assert.ok(shortest >= p.timeout * 0.9, `${p.name}: a stalled handshake was closed after ${shortest} ms, before its timeout of ${p.timeout} ms`);
+        assert.ok(longest <= p.timeout + 1000, `${p.name}: a stalled handshake was held ${longest} ms, more than its timeout of ${p.timeout} ms plus a second`);
+      }
+      const stats = await gw.stats();
+      assert.equal(stats.tlsHandshakeFailures, ports.length * STALLED_PER_PORT);
+      assert.equal(stats.servers, 1);
+      assert.deepEqual(await gw.errors(), [], 'the gateway logged internal errors');
+
+      await Promise.all(endpoints.splice(0).map((e) => e.close()));
+      await gw.waitEmpty();
+      let fdsAfter = await gw.fds();
+      for (let i = 0; i < 30 && fdsAfter > fdsAtStart; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        fdsAfter = await gw.fds();
+      }
+      assert.ok(fdsAfter <= fdsAtStart, `the gateway holds ${fdsAfter} file descriptors, ${fdsAtStart} before the attack`);
+      console.log(
+        `# ${lines.join('; ')}; gateway fds ${fdsAtStart} → ${fdsDuring} with ${heldDuring} stalled → ${fdsAfter}; ` +
+          `heap+buffers ${mib(memory.heapUsed + memory.arrayBuffers)}, rss ${mib(memory.rss)} while held`,
+      );
+    } finally {
+      for (const s of all) s.socket.destroy();
+      await Promise.all(endpoints.map((e) => e.close().catch(() => {})));
+      await gw.close();
+    }
+  });
+});
