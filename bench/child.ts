@@ -89,10 +89,10 @@ export class BenchChild {
   }
 
   /**
-   * Forks `bench/<script>` with `args`, pinned to `core` with taskset when given (check
+   * Forks `bench/<script>` with `args`, pinned to `core` (a taskset CPU list: `0`, `1-3`) when given (check
    * {@link tasksetAvailable} first). Wait for it with {@link ready}.
    */
-  static fork(role: string, script: string, args: string[], options: { core?: number; execArgv?: string[] } = {}): BenchChild {
+  static fork(role: string, script: string, args: string[], options: { core?: number | string; execArgv?: string[] } = {}): BenchChild {
     const path = fileURLToPath(new URL(script, import.meta.url));
     const execArgv = ['--import', 'tsx', ...(options.execArgv ?? [])];
     const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];

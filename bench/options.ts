@@ -14,7 +14,7 @@ export interface BenchOptions {
   warmupMs: number;
   /** Pin the gateway to core 0 and the load side (generators, echo servers) to core 1. */
   pin: boolean;
-  /** Load generator processes the clients are spread over. */
+  /** Load generator processes the clients are spread over (`--load-procs`, or its older name `--workers`). */
   workers: number;
   /** Echo server processes (server IDs 1..servers); clients are spread over them. */
   servers: number;
@@ -70,9 +70,11 @@ Options:
   --inflight N | s=N,...  messages in flight per virtual connection
   --repeat N              run each scenario N times (gateway and direct alternating) and
                           report the median run (default 1)
-  --workers N             load generator processes (default 1)
+  --load-procs N          load generator processes the clients are dealt over (default 1;
+                          --workers N is the same); with --pin they share every core but 0
   --servers N             echo server processes (default 1)
-  --pin                   taskset the gateway to core 0, generators and echo servers to core 1
+  --pin                   taskset the gateway to core 0, generators and echo servers to the
+                          other cores (core 1 on a 2-core machine)
   --gateway C,S           measure an external gateway: client address, server address
                           (host:port each); needs --auth-key
   --auth-key KEY          the external gateway's server key
@@ -145,7 +147,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       size: { type: 'string' },
       inflight: { type: 'string' },
       repeat: { type: 'string', default: '1' },
-      workers: { type: 'string', default: '1' },
+      workers: { type: 'string' },
+      'load-procs': { type: 'string' },
       servers: { type: 'string', default: '1' },
       pin: { type: 'boolean', default: false },
       gateway: { type: 'string' },
@@ -207,7 +210,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     warmupMs: parseDuration(values.warmup, 'warmup'),
     pin: values.pin,
     repeat: positiveInt(values.repeat, 'repeat'),
-    workers: positiveInt(values.workers, 'workers'),
+    workers: loadProcs(values['load-procs'], values.workers),
     servers: positiveInt(values.servers, 'servers'),
     gateway,
     authKey: values['auth-key'] ?? 'bench-key',
@@ -222,6 +225,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     cpuProfDir: values['cpu-prof'] ?? null,
     busyPollMicros: busyPoll(values['busy-poll-us'], external),
   };
+}
+
+function loadProcs(loadProcsText: string | undefined, workersText: string | undefined): number {
+  if (loadProcsText !== undefined && workersText !== undefined) throw new Error('--load-procs and --workers are the same option: give one');
+  if (loadProcsText !== undefined) return positiveInt(loadProcsText, 'load-procs');
+  return workersText === undefined ? 1 : positiveInt(workersText, 'workers');
 }
 
 function busyPoll(text: string, external: boolean): number {

@@ -23,6 +23,11 @@ export interface ScenarioReport {
    * compares middles when the load side is the limit. Null without the middle's CPU figure.
    */
   messagesPerCpuSecond: { gateway: number | null; minimal: number | null; direct: number | null; raw?: number | null };
+  /**
+   * Whether this run shows the gateway's own limit rather than the load side's (null for
+   * the idle scenario): see {@link checkLimit}.
+   */
+  limit: LimitCheck | null;
   /** Each figure ÷ the direct one; null where either side is missing. */
   ratio: {
     /** gateway ÷ direct msg/s. */
@@ -46,6 +51,70 @@ export interface ScenarioReport {
      */
     rawMessagesPerSec?: number | null;
   };
+}
+
+/** The direct baseline must move at least this many times the gateway's msg/s... */
+export const LIMIT_DIRECT_RATIO = 1.5;
+/** ...or the gateway must be at this % of its core, with the load side below it on its own cores. */
+export const LIMIT_CPU_PERCENT = 95;
+
+/**
+ * Is the figure the gateway's? Either the same load with no gateway moved ≥ 1.5× as many
+ * messages (so the load side had room to spare), or the gateway used ≥ 95% of its core while
+ * the load side stayed below 95% of the cores it had (every process, and all together).
+ */
+export interface LimitCheck {
+  /** Direct msg/s ÷ gateway msg/s; null without a direct run. */
+  directOverGateway: number | null;
+  gatewayCpuPercent: number | null;
+  loadCpuPercent: number;
+  /** The busiest load process, in % of one core. */
+  busiestLoadProcessPercent: number;
+  /** What the load side could use, in % of one core: its cores with --pin, else every core less the gateway's share. */
+  loadCapacityPercent: number;
+  /** Shown by the direct ratio. */
+  byRatio: boolean;
+  /** Shown by the CPU figures. */
+  byCpu: boolean;
+  /** Either. */
+  shown: boolean;
+  /** The 1-minute load average when the run started, and the machine's core count: above it, other processes took CPU time from the run. */
+  loadAverage: number;
+  cores: number;
+}
+
+/** The {@link LimitCheck} of a traffic run through the gateway, against its direct run if any. */
+export function checkLimit(gateway: TrafficResult, direct: TrafficResult | null, pinned: boolean): LimitCheck {
+  const directOverGateway = direct === null || gateway.messagesPerSec <= 0 ? null : direct.messagesPerSec / gateway.messagesPerSec;
+  const gatewayCpu = gateway.middleCpuPercent;
+  const capacity = pinned ? gateway.loadCores * 100 : gateway.loadCores * 100 - (gatewayCpu ?? 0);
+  const busiest = Math.max(0, ...gateway.loadProcessCpuPercent);
+  const loadBelow = gateway.loadCpuPercent < (capacity * LIMIT_CPU_PERCENT) / 100 && busiest < LIMIT_CPU_PERCENT;
+  const byRatio = directOverGateway !== null && directOverGateway >= LIMIT_DIRECT_RATIO;
+  const byCpu = gatewayCpu !== null && gatewayCpu >= LIMIT_CPU_PERCENT && loadBelow;
+  return {
+    directOverGateway,
+    gatewayCpuPercent: gatewayCpu,
+    loadCpuPercent: gateway.loadCpuPercent,
+    busiestLoadProcessPercent: busiest,
+    loadCapacityPercent: capacity,
+    byRatio,
+    byCpu,
+    shown: byRatio || byCpu,
+    loadAverage: gateway.loadAverage.start[0] ?? 0,
+    cores: pinned ? gateway.loadCores + 1 : gateway.loadCores,
+  };
+}
+
+/** One line of the limit check, for the table's footer. */
+export function formatLimit(name: string, c: LimitCheck): string {
+  const ratioText = c.directOverGateway === null ? 'no direct run' : `direct ÷ gateway ${c.directOverGateway.toFixed(2)}`;
+  const cpuText =
+    `gateway ${c.gatewayCpuPercent === null ? '?' : c.gatewayCpuPercent.toFixed(0)}% of its core, ` +
+    `load side ${c.loadCpuPercent.toFixed(0)}% of ${c.loadCapacityPercent.toFixed(0)}% (busiest process ${c.busiestLoadProcessPercent.toFixed(0)}%)`;
+  const verdict = c.byRatio ? 'yes (ratio)' : c.byCpu ? 'yes (CPU)' : 'NOT SHOWN';
+  const busy = c.loadAverage > c.cores ? `; load average ${c.loadAverage.toFixed(1)} on ${c.cores} cores: other processes took CPU time, so this says little` : '';
+  return `  ${name.padEnd(4)}${verdict.padEnd(12)}${ratioText}; ${cpuText}${busy}`;
 }
 
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
@@ -86,7 +155,9 @@ export function compare(
   direct: ModeResult | null,
   tcpTwin: ScenarioReport | null = null,
   raw: ModeResult | null = null,
+  pinned = false,
 ): ScenarioReport {
+  const gatewayTraffic = traffic(gateway);
   const sameShape = tcpTwin !== null && shapeOf(tcpTwin.scenario) === shapeOf(scenario);
   const endpoint = scenario.load === 'endpoint';
   return {
@@ -101,6 +172,7 @@ export function compare(
       direct: messagesPerCpuSecond(direct),
       ...(endpoint ? { raw: messagesPerCpuSecond(raw) } : {}),
     },
+    limit: gatewayTraffic === null ? null : checkLimit(gatewayTraffic, traffic(direct), pinned),
     ratio: {
       messagesPerSec: ratio(traffic(gateway)?.messagesPerSec, traffic(direct)?.messagesPerSec),
       rttP50: ratio(traffic(gateway)?.rttUs.p50, traffic(direct)?.rttUs.p50),
@@ -211,6 +283,15 @@ export function formatTables(reports: ScenarioReport[]): string {
     out.push(
       table(['scenario', 'clients × vconns × size × in flight', 'mode', 'msg/s', 'MB/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'mid CPU', 'msg/CPU-s', 'mid peak RSS', 'load CPU', '÷ direct'], traffic, 3) +
         notes.map((n) => `\n${n}`).join(''),
+    );
+  }
+  const limits = reports.filter((r) => r.limit != null);
+  if (limits.length > 0) {
+    out.push(
+      [
+        `Is the figure the gateway's limit? yes when direct ÷ gateway ≥ ${LIMIT_DIRECT_RATIO}, or the gateway is at ≥ ${LIMIT_CPU_PERCENT}% of its core while the load side is below ${LIMIT_CPU_PERCENT}% of what it can use:`,
+        ...limits.map((r) => formatLimit(r.scenario.name, r.limit!)),
+      ].join('\n'),
     );
   }
   if (idle.length > 0) {

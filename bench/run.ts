@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   log(
     `fastway bench on Node ${process.version}: ${opts.gateway === null ? 'our gateway' : `external gateway ${opts.gateway.client.host}:${opts.gateway.client.port}`}` +
-      `${opts.pin ? ', gateway pinned to core 0 and load to core 1' : ', unpinned'}, ${opts.workers} generator(s), ${opts.servers} echo server(s), ` +
+      `${opts.pin ? ', gateway pinned to core 0 and load to the other cores' : ', unpinned'}, ${opts.workers} load process(es), ${opts.servers} echo server(s), ` +
       `${opts.durationMs / 1000}s per run after ${opts.warmupMs / 1000}s warm-up` +
       `${opts.repeat > 1 ? `, median of ${opts.repeat} runs` : ''}`,
   );
@@ -103,12 +103,18 @@ async function main(): Promise<number> {
       direct ? medianRun(runs.direct) : null,
       twin,
       rawTwin !== null ? medianRun(rawRuns) : null,
+      opts.pin,
     );
     if (opts.repeat > 1) report.runs = rawTwin !== null ? { ...runs, raw: rawRuns } : runs;
     reports.push(report);
   }
 
-  process.stdout.write(`\n${formatTables(reports)}\n`);
+  const endLoad = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const startLoad = (machineAtStart.loadAverageAtStart as number[]).map((l) => l.toFixed(2)).join(' ');
+  process.stdout.write(
+    `\nNode ${process.version} on ${machineAtStart.cpus} × ${machineAtStart.cpuModel}${opts.pin ? ', pinned' : ', unpinned'}; ` +
+      `load average ${startLoad} at the start, ${endLoad} at the end\n\n${formatTables(reports)}\n`,
+  );
 
   const jsonPath = opts.jsonOut ?? defaultJsonPath(startedAt);
   const results = {

@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BenchChild, type ChildRecord } from './child.js';
@@ -56,6 +57,12 @@ export interface TrafficResult {
    * Near 100 % with --pin means the load side, not the middle, is the limit.
    */
   loadCpuPercent: number;
+  /** The same, process by process (generators first, then echo servers unless direct). */
+  loadProcessCpuPercent: number[];
+  /** Cores the load side had: the cores other than the gateway's with --pin, else every core. */
+  loadCores: number;
+  /** The machine's 1-, 5- and 15-minute load averages when the measurement started and ended. */
+  loadAverage: { start: number[]; end: number[] };
   errors: string[];
 }
 
@@ -88,9 +95,10 @@ export type ModeResult = TrafficResult | IdleResult | FailedResult;
 const IDLE_ACCEPT_TIMEOUT_MS = 60_000;
 /** How long an external gateway gets to accept the idle connections before its memory is read. */
 const EXTERNAL_SETTLE_MS = 1000;
-/** Core of the gateway, and of everything else, with --pin. */
+/** Core of the gateway, and the cores of everything else, with --pin (core 1 on a 2-core machine). */
 const GATEWAY_CORE = 0;
-const LOAD_CORE = 1;
+const CORE_COUNT = cpus().length;
+const LOAD_CORE = CORE_COUNT > 2 ? `1-${CORE_COUNT - 1}` : '1';
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
@@ -139,7 +147,7 @@ export class Runner {
     }
   }
 
-  private spawn(role: string, script: string, config: object | null, core: number, execArgv: string[] = []): BenchChild {
+  private spawn(role: string, script: string, config: object | null, core: number | string, execArgv: string[] = []): BenchChild {
     const prof = this.opts.cpuProfDir;
     const child = BenchChild.fork(role, script, config === null ? [] : [JSON.stringify(config)], {
       ...(this.opts.pin ? { core } : {}),
@@ -227,6 +235,7 @@ export class Runner {
     const sampleAll = (): Promise<[ProbeSample | null, ProbeSample[]]> =>
       Promise.all([middle === null ? null : middle.sample(), Promise.all(echoProbes.map((p) => p.sample()))]);
     const [middle0, echo0] = await sampleAll();
+    const loadAtStart = loadavg();
     await Promise.all(gens.map((g) => g.request('measure')));
     const start = performance.now();
 
@@ -265,7 +274,9 @@ export class Runner {
     for (const st of stops) histogram.add(decodeHistogram(st.histogram));
     const messagesPerSec = stops.reduce((sum, st) => sum + (st.roundTrips * 2) / (st.elapsedMs / 1000), 0);
     const genCpuUs = stops.reduce((sum, st) => sum + st.cpuUs, 0);
-    const echoCpuUs = echo1.reduce((sum, e, i) => sum + e.cpuUs - echo0[i]!.cpuUs, 0);
+    const echoCpuEach = echo1.map((e, i) => e.cpuUs - echo0[i]!.cpuUs);
+    const echoCpuUs = echoCpuEach.reduce((sum, us) => sum + us, 0);
+    const loadEach = mode === 'direct' ? stops.map((st) => st.cpuUs) : [...stops.map((st) => st.cpuUs), ...echoCpuEach];
     const counted = middle0?.framesForwarded != null && middle1?.framesForwarded != null ? middle1.framesForwarded - middle0.framesForwarded : null;
     let middleCpuPercent: number | null = null;
     if (mode === 'direct') middleCpuPercent = percent(echoCpuUs, wallMs);
@@ -288,6 +299,9 @@ export class Runner {
       middleCpuPercent,
       middlePeakRssBytes: mode !== 'direct' && middle1 !== null ? middle1.peakRss : null,
       loadCpuPercent: percent(mode === 'direct' ? genCpuUs : genCpuUs + echoCpuUs, wallMs),
+      loadProcessCpuPercent: loadEach.map((us) => percent(us, wallMs)),
+      loadCores: o.pin ? CORE_COUNT - 1 : CORE_COUNT,
+      loadAverage: { start: loadAtStart, end: loadavg() },
       errors: stops.flatMap((st) => st.errors),
     };
   }

@@ -39,6 +39,7 @@ interface Results {
     direct: ModeResult | null;
     raw?: ModeResult | null;
     messagesPerCpuSecond: { gateway: number | null; raw?: number | null };
+    limit: { directOverGateway: number | null; byRatio: boolean; byCpu: boolean; shown: boolean } | null;
     ratio: { messagesPerSec: number | null; tcpMessagesPerSec: number | null; rawMessagesPerSec?: number | null };
   }[];
   processes: { role: string; pid: number; exitCode: number | null; signal: string | null }[];
@@ -88,6 +89,10 @@ test('the bench exits 0 and writes its results JSON and chart', () => {
   );
   assert.match(output, /msg\/s/);
   assert.match(output, /RSS\/conn/);
+  // The report names the Node version it ran on, and says for each traffic scenario whether the figure is the gateway's limit.
+  assert.match(output, new RegExp(`^Node ${process.version.replace(/\./g, '\\.')} on \\d+ × `, 'm'));
+  assert.match(output, /^Is the figure the gateway's limit\?/m);
+  for (const name of ['a', 'b', 'bws', 'c', 'd', 'ep']) assert.match(output, new RegExp(`^  ${name} +(yes \\((ratio|CPU)\\)|NOT SHOWN) `, 'm'), name);
   const svg = readFileSync(chartPath, 'utf8');
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   for (const label of ['a latency', 'bws b over WebSocket', 'd many players', 'e 1000 idle', 'direct (no gateway)']) assert.ok(svg.includes(label), label);
@@ -112,6 +117,11 @@ for (const name of ['a', 'b', 'c', 'd']) {
     assert.ok(Math.abs(s.messagesPerCpuSecond.gateway! - perCpu) <= perCpu * 1e-9, `msg/CPU-s ${s.messagesPerCpuSecond.gateway} vs ${perCpu}`);
     assert.ok(s.gateway.middlePeakRssBytes! > 0);
     assert.ok(s.ratio.messagesPerSec! > 0);
+    // The limit check is the report's arithmetic on the same figures.
+    const limit = s.limit!;
+    assert.equal(limit.directOverGateway, s.direct!.messagesPerSec! / s.gateway.messagesPerSec!);
+    assert.equal(limit.byRatio, limit.directOverGateway! >= 1.5);
+    assert.equal(limit.shown, limit.byRatio || limit.byCpu);
   });
 }
 
@@ -261,4 +271,43 @@ test('the latency recorder keeps fast and slow round trips alike', async () => {
   assert.ok(Math.abs(h.maxValue - 250_000) / 250_000 < 0.001);
   rec.reset();
   assert.equal(rec.toHistogram().totalCount, 0);
+});
+
+test('the limit check: the direct ratio, or the gateway at its core while the load side has room', async () => {
+  const { checkLimit } = await import('../bench/report.js');
+  const run = (messagesPerSec: number, middleCpuPercent: number, load: number[], loadCores = 1) =>
+    ({
+      kind: 'traffic',
+      mode: 'gateway',
+      messagesPerSec,
+      middleCpuPercent,
+      loadCpuPercent: load.reduce((a, b) => a + b, 0),
+      loadProcessCpuPercent: load,
+      loadCores,
+      loadAverage: { start: [0.5, 0.5, 0.5], end: [0.5, 0.5, 0.5] },
+    }) as never;
+  // Direct moved 1.6× as much: shown by the ratio whatever the CPU figures.
+  assert.deepEqual(
+    (({ byRatio, byCpu, shown }) => ({ byRatio, byCpu, shown }))(checkLimit(run(100, 50, [90]), run(160, 99, [90]), true)),
+    { byRatio: true, byCpu: false, shown: true },
+  );
+  // Gateway at 97 %, load side at 60 % of its one core: shown by CPU.
+  assert.equal(checkLimit(run(100, 97, [40, 20]), run(120, 99, [60]), true).byCpu, true);
+  // The load side at its core (all together, or one process): not shown.
+  assert.equal(checkLimit(run(100, 97, [50, 46]), run(120, 99, [60]), true).shown, false);
+  assert.equal(checkLimit(run(100, 97, [96], 3), null, true).shown, false);
+  // Unpinned on 2 cores the load side can use what the gateway leaves: 200 − 97.
+  const unpinned = checkLimit(run(100, 97, [60, 30], 2), null, false);
+  assert.equal(unpinned.loadCapacityPercent, 103);
+  assert.equal(unpinned.byCpu, true);
+  assert.equal(checkLimit(run(100, 94, [10]), null, true).shown, false);
+});
+
+test('--load-procs sets the load processes, --workers is its other name', async () => {
+  const { parseBenchArgs } = await import('../bench/options.js');
+  assert.equal(parseBenchArgs(['--load-procs', '3'])!.workers, 3);
+  assert.equal(parseBenchArgs(['--workers', '2'])!.workers, 2);
+  assert.equal(parseBenchArgs([])!.workers, 1);
+  assert.throws(() => parseBenchArgs(['--load-procs', '2', '--workers', '2']), /same option/);
+  assert.throws(() => parseBenchArgs(['--load-procs', '0']), /--load-procs/);
 });
