@@ -9,16 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import {
-  type CliConfig,
-  type Env,
-  FLAGS,
-  REDACTED,
-  defaultConfig,
-  effectiveConfig,
-  parseCommandLine,
-  toGatewayOptions,
-} from '../src/cli/flags.js';
+import { type CliConfig, defaultConfig } from '../src/cli/cli-config.js';
+import { type Env, effectiveConfig, parseCommandLine } from '../src/cli/command-line.js';
+import { REDACTED } from '../src/cli/flag-values.js';
+import { FLAGS } from '../src/cli/flags.js';
+import { toGatewayOptions } from '../src/cli/gateway-options.js';
 import { parseKeysFile } from '../src/cli/keys-file.js';
 import { removePidFile, writePidFile } from '../src/cli/pid-file.js';
 import { chooseServerKeys } from '../src/cli/server-keys.js';

@@ -3,24 +3,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import {
-  type CliConfig,
-  type Env,
-  FLAGS,
-  LOG_LEVELS,
-  helpText,
-  parseCommandLine,
-  toGatewayOptions,
-} from '../src/cli/flags.js';
-import {
-  formatAddress,
-  formatByteSize,
-  formatDuration,
-  parseAddress,
-  parseByteSize,
-  parseCount,
-  parseDuration,
-} from '../src/cli/values.js';
+import { type CliConfig, LOG_LEVELS } from '../src/cli/cli-config.js';
+import { type Env, parseCommandLine } from '../src/cli/command-line.js';
+import { FLAGS } from '../src/cli/flags.js';
+import { toGatewayOptions } from '../src/cli/gateway-options.js';
+import { helpText } from '../src/cli/help.js';
+import { formatByteSize, parseByteSize } from '../src/values/byte-size.js';
+import { formatDuration, parseDuration } from '../src/values/duration.js';
+import { formatHostPort as formatAddress, parseHostPort as parseAddress } from '../src/values/host-port.js';
+import { parseCount } from '../src/values/integer.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { GATEWAY_DEFAULTS, GATEWAY_LIMITS, resolveGatewayOptions } from '../src/gateway/options.js';
 import { silentLogger } from '../src/gateway/logger.js';

@@ -13,6 +13,7 @@ import {
   dialClient,
   dialServer,
 } from '../src/index.js';
+import { MIN_MAX_PACKET_SIZE } from '../src/protocol/command.js';
 import { checkNoLeaks } from './support/fake-gateway.js';
 import { type GatewayHarness, KEY, withGateway } from './support/gateway-harness.js';
 import { waitUntil } from './support/raw-peer.js';
@@ -208,6 +209,29 @@ test('3: sizes 0, 1 and maxPacketSize - 4 go through both ways; maxPacketSize - 
           'the gateway forwarded only the small message',
         );
       }
+    } finally {
+      await Promise.all([cli.close(), srv.close()]);
+    }
+  });
+});
+
+test('a gateway and endpoints at the smallest maxPacketSize both accept (the Length of a Dial) still dial, answer and close', async () => {
+  await withGateway({ maxPacketSize: MIN_MAX_PACKET_SIZE }, async (h) => {
+    const srv = await server(h, { maxPacketSize: MIN_MAX_PACKET_SIZE });
+    const cli = await client(h, { maxPacketSize: MIN_MAX_PACKET_SIZE });
+    try {
+      assert.equal(MIN_MAX_PACKET_SIZE, 13, 'a Dial frame: ConnID, type, ConnID, RemoteID');
+      const accepting = srv.accept();
+      const c = await cli.dial(SERVER_ID);
+      const s = await accepting;
+      const full = Uint8Array.from({ length: cli.maxMessageSize }, (_, i) => i);
+      c.send(full);
+      assert.deepEqual([...(await s.receive())], [...full]);
+      s.send(full);
+      assert.deepEqual([...(await c.receive())], [...full]);
+      c.close();
+      await waitUntil(() => h.stats.liveConnections === 0, 'the gateway forgot the virtual connection');
+      assert.equal(h.stats.protocolErrors.ERR_FRAME_TOO_LARGE, 0, 'no frame was too large for the gateway');
     } finally {
       await Promise.all([cli.close(), srv.close()]);
     }

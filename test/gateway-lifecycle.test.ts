@@ -67,6 +67,24 @@ test('listen on a port in use rejects with ListenError and leaves no listener op
   await assertNothingOpen();
 });
 
+test('listen refuses an address without a host, as the command line does (every interface is 0.0.0.0, said so)', async () => {
+  const gw = new Gateway({ server: { authKey: KEY } });
+  try {
+    for (const address of [':0', '127.0.0.1', 'localhost:65536', '[::1]']) {
+      await assert.rejects(gw.listen({ server: address }), (err: unknown) => {
+        assert.ok(err instanceof ListenError, String(err));
+        assert.equal(err.code, 'ERR_LISTEN');
+        assert.match(err.message, /^server address must be host:port .*0\.0\.0\.0 for every interface/);
+        return true;
+      });
+    }
+    assert.equal(gw.ready, false, 'nothing was opened');
+  } finally {
+    await gw.close();
+  }
+  await assertNothingOpen();
+});
+
 test('close() closes every client and server, even mid-handshake, and resolves; again is fine', async () => {
   const gw = new Gateway({ server: { authKey: KEY } });
   let peers: RawPeer[] = [];
@@ -151,6 +169,8 @@ const BAD_OPTIONS: { name: string; options: unknown; option: string }[] = [
   { name: 'an empty key in the list', options: { server: { authKey: ['ok', ''] } }, option: 'server.authKey' },
   { name: 'a key that is not a string', options: { server: { authKey: 42 } }, option: 'server.authKey' },
   { name: 'maxPacketSize 3', options: { server: { authKey: KEY }, maxPacketSize: 3 }, option: 'maxPacketSize' },
+  // 12 could not carry a Dial (Length 13): every client would be closed at its first dial.
+  { name: 'maxPacketSize 12, under the largest command', options: { server: { authKey: KEY }, maxPacketSize: 12 }, option: 'maxPacketSize' },
   { name: 'maxPacketSize not an integer', options: { server: { authKey: KEY }, maxPacketSize: 1000.5 }, option: 'maxPacketSize' },
   { name: 'client.maxConn 0', options: { server: { authKey: KEY }, client: { maxConn: 0 } }, option: 'client.maxConn' },
   { name: 'client.maxPending 0', options: { server: { authKey: KEY }, client: { maxPending: 0 } }, option: 'client.maxPending' },

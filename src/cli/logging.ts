@@ -5,7 +5,7 @@
  */
 import { type Logger, pino } from 'pino';
 import PinoPretty from 'pino-pretty';
-import type { LogFormat, LogLevel } from './flags.js';
+import type { LogFormat, LogLevel } from './cli-config.js';
 
 /** A logger at `level` writing `format` to stderr. */
 export function createLogger(level: LogLevel, format: LogFormat): Logger {

@@ -4,7 +4,7 @@
  * (the generator is passed in).
  */
 import { InvalidOptionError } from '../errors.js';
-import type { AuthKeys } from './flags.js';
+import type { AuthKeys } from './gateway-options.js';
 import { isEmptyKeysFile, type KeysFile } from './keys-file.js';
 
 /** The keys chosen, and how they came about. */

@@ -4,7 +4,8 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import type { TlsUpdate } from '../gateway/gateway.js';
-import type { CliConfig, ReadFile } from './flags.js';
+import type { CliConfig } from './cli-config.js';
+import type { ReadFile } from './command-line.js';
 
 /** True when any TLS flag is set (so SIGHUP has files to reload). */
 export function hasTls(config: CliConfig): boolean {

@@ -41,21 +41,12 @@ async function openTransport(addr: string, kind: 'client' | 'server', timeoutMs:
     return connectWebSocket(url, timeoutMs, create, 'send-callback');
   }
   if (typeof addr === 'string' && TLS_PREFIX.test(addr)) {
-    const { host, port } = parseAddress(addr.slice(6), addr);
+    const { host, port } = parseGatewayAddress(addr.slice(6), 'tls://');
     return connectTls(host, port, timeoutMs, tlsOptions);
   }
   const { host, port } = parseGatewayAddress(addr);
   if (tlsOption !== undefined) throw new InvalidOptionError('tls', 'applies to tls:// and wss:// addresses only');
   return connectTcp(host, port, timeoutMs);
-}
-
-function parseAddress(rest: string, addr: string): { host: string; port: number } {
-  if (rest.startsWith('tcp://')) throw new InvalidOptionError('addr', `must be tls://host:port, got ${JSON.stringify(addr)}`);
-  try {
-    return parseGatewayAddress(rest);
-  } catch {
-    throw new InvalidOptionError('addr', `must be tls://host:port (IPv6 as tls://[::1]:port) with a port from 1 to 65535, got ${JSON.stringify(addr)}`);
-  }
 }
 
 /**

@@ -1,5 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
+import { MIN_MAX_PACKET_SIZE } from '../protocol/command.js';
 import { DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, MAX_U32, maxMessageSize } from '../protocol/frame.js';
+import { integerOption } from '../values/integer.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type Format, isFormat, raw } from './format.js';
 
@@ -90,15 +92,9 @@ export interface ResolvedServerOptions<T> extends ResolvedEndpointOptions<T> {
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
-/** The Length of the largest command (Dial, Accept): anything smaller could not carry them. */
-const MIN_MAX_PACKET_SIZE = 13;
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return integerOption(name, value, fallback, { min, max });
 }
 
 /** Applies defaults to `options` and checks every field; never changes the input. */

@@ -12,6 +12,7 @@ import { OutputArena } from './output-arena.js';
 import { sharedReadSupported, startReading } from './shared-read-buffer.js';
 import { Peer, PeerKind, PeerState } from './peer.js';
 import { Route } from './route.js';
+import { bindError, parseListenAddress } from './listen-address.js';
 import { ServerRegistry } from './server-registry.js';
 import { type DisconnectReason, emptyStats, type GatewayStats, type RefuseReason } from './stats.js';
 import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, createSocketListener, resolveTls, secureContextOptions, type ServerTlsOptions, type TlsOptions } from './tls.js';
@@ -748,12 +749,11 @@ export class Gateway {
   }
 
   private openListener(server: Server, address: string, which: 'client' | 'server' | 'client WebSocket'): Promise<Server> {
-    const { host, port } = parseHostPort(address, which);
+    const { host, port } = parseListenAddress(address, which);
     return new Promise<Server>((resolve, reject) => {
       server.on('error', (err: NodeJS.ErrnoException) => {
         if (!server.listening) {
-          const code = err.code === 'EADDRINUSE' ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN';
-          reject(new ListenError(code, `${which} listener cannot bind ${address}: ${err.message}`, { cause: err }));
+          reject(bindError(which, address, err));
         } else {
           this.options.logger.error({ event: 'listener_error', listener: which, err: err.message }, 'listener error');
         }
@@ -848,14 +848,4 @@ function boundAddress(server: Server): BoundAddress {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new ListenError('ERR_LISTEN', 'listener has no TCP address');
   return { host: address.address, port: address.port };
-}
-
-/** Parses `host:port` (IPv6 as `[::1]:7000`); a bad address is an InvalidOptionError-style ListenError. */
-export function parseHostPort(address: string, which: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
-    throw new ListenError('ERR_LISTEN', `${which} address must be host:port with a port from 0 to 65535, got ${JSON.stringify(address)}`);
-  }
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ListenError } from '../errors.js';
-import { type BoundAddress, type Gateway, parseHostPort } from './gateway.js';
+import type { BoundAddress, Gateway } from './gateway.js';
+import { bindError, parseListenAddress } from './listen-address.js';
 import type { GatewayStats } from './stats.js';
 
 /**
@@ -105,12 +106,11 @@ export class MetricsServer {
 
   /** Binds the listener; rejects with a {@link ListenError} when it cannot. */
   listen(): Promise<BoundAddress> {
-    const { host, port } = parseHostPort(this.options.address, 'metrics');
+    const { host, port } = parseListenAddress(this.options.address, 'metrics');
     return new Promise((resolve, reject) => {
       const server = createServer((req, res) => void this.handle(req, res));
       server.once('error', (err: NodeJS.ErrnoException) => {
-        const code = err.code === 'EADDRINUSE' ? 'ERR_ADDRESS_IN_USE' : 'ERR_LISTEN';
-        reject(new ListenError(code, `metrics listener cannot bind ${this.options.address}: ${err.message}`, { cause: err }));
+        reject(bindError('metrics', this.options.address, err));
       });
       server.listen({ host, port }, () => {
         this.server = server;

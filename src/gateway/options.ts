@@ -1,5 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
-import { DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, MAX_U32 } from '../protocol/frame.js';
+import { MIN_MAX_PACKET_SIZE } from '../protocol/command.js';
+import { DEFAULT_MAX_PACKET_SIZE, MAX_U32 } from '../protocol/frame.js';
+import { integerOption as integer } from '../values/integer.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type GatewayLogger, silentLogger } from './logger.js';
 import { type ResolvedTls, resolveTls, type ServerTlsOptions, type TlsOptions } from './tls.js';
@@ -102,7 +104,7 @@ export const GATEWAY_DEFAULTS = {
 
 /** Accepted ranges, shared by the class and the CLI's messages. */
 export const GATEWAY_LIMITS = {
-  maxPacketSize: { min: HEADER_SIZE + 1, max: 64 * 1024 * 1024 },
+  maxPacketSize: { min: MIN_MAX_PACKET_SIZE, max: 64 * 1024 * 1024 },
   busyPollMicros: { min: 0, max: 10_000 },
   maxConn: { min: 1, max: 65_535 },
   maxPending: { min: 1, max: 1_000_000 },
@@ -110,14 +112,6 @@ export const GATEWAY_LIMITS = {
   authTimeout: { min: 10, max: 600_000 },
   sendQueue: { min: 1, max: 100_000_000 },
 } as const;
-
-function integer(name: string, value: unknown, fallback: number, range: { min: number; max: number }): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new InvalidOptionError(name, `must be an integer from ${range.min} to ${range.max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 function authKeys(value: unknown, name = 'server.authKey'): readonly string[] {
   const keys = typeof value === 'string' ? [value] : value;
@@ -153,14 +147,22 @@ export function normaliseOrigin(text: string): string | null {
   }
 }
 
+/** The rule of the WebSocket listener's request path, in words. */
+export const WEBSOCKET_PATH_RULE = 'path starting with / (no spaces, ? or #)';
+
+/** True when `path` is a request path the WebSocket listener can upgrade: see {@link WEBSOCKET_PATH_RULE}. */
+export function isWebSocketPath(path: unknown): path is string {
+  return typeof path === 'string' && /^\/[^\s?#]*$/.test(path);
+}
+
 function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['webSocket'] {
   if (value === undefined) return { path: '/', origins: null };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidOptionError('client.webSocket', 'must be an object { path?, origins? }');
   }
   const { path = '/', origins } = value as WebSocketListenerOptions;
-  if (typeof path !== 'string' || !/^\/[^\s?#]*$/.test(path)) {
-    throw new InvalidOptionError('client.webSocket.path', `must be a path starting with / (no spaces, ? or #), got ${JSON.stringify(path)}`);
+  if (!isWebSocketPath(path)) {
+    throw new InvalidOptionError('client.webSocket.path', `must be a ${WEBSOCKET_PATH_RULE}, got ${JSON.stringify(path)}`);
   }
   if (origins === undefined) return { path, origins: null };
   if (!Array.isArray(origins) || origins.length === 0) {

@@ -1,5 +1,5 @@
 import { ProtocolError } from '../errors.js';
-import { COMMAND_CONN_ID, HEADER_SIZE, readU32, writeFrameHeader, writeU32 } from './frame.js';
+import { COMMAND_CONN_ID, CONN_ID_SIZE, HEADER_SIZE, readU32, writeFrameHeader, writeU32 } from './frame.js';
 
 /** Command types carried in frames with ConnID 0 (PROTOCOL.md §2). */
 export const CommandType = {
@@ -24,6 +24,19 @@ const COMMAND_NAMES = ['New', 'Open', 'Dial', 'Refuse', 'Accept', 'Close', 'Ping
 
 /** Bytes of the message (type byte plus arguments) each command type needs, by type. */
 const COMMAND_SIZES = [1, 5, 9, 5, 9, 5, 1] as const;
+
+/** Bytes of the largest command message (Dial and Accept: type, ConnID, RemoteID). */
+const MAX_COMMAND_SIZE = Math.max(...COMMAND_SIZES);
+
+/** The largest command frame, header included. */
+export const MAX_COMMAND_FRAME_SIZE = HEADER_SIZE + MAX_COMMAND_SIZE;
+
+/**
+ * The smallest `maxPacketSize` either side may use: the Length of the largest command
+ * frame (13). Under it a side could not carry a Dial or an Accept, so a gateway and an
+ * endpoint that both accept it can always talk.
+ */
+export const MIN_MAX_PACKET_SIZE = CONN_ID_SIZE + MAX_COMMAND_SIZE;
 
 /** A decoded command. `connId`/`remoteId` are 0 where the type has no such argument. */
 export interface Command {
