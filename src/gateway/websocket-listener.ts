@@ -9,7 +9,7 @@ import { CONN_ID_SIZE, LENGTH_SIZE, readU32 } from '../protocol/frame.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { normaliseOrigin } from './options.js';
 import type { DisconnectReason } from './stats.js';
-import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, endFailedHandshakes, type ResolvedTls, secureContextOptions, type TlsErrorHandler } from './tls.js';
+import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, endFailedHandshakes, remoteOf, type ResolvedTls, secureContextOptions, type TlsErrorHandler } from './tls.js';
 
 /** WebSocket close codes the gateway sends (RFC 6455 §7.4.1). */
 export const WS_CLOSE = {
@@ -35,8 +35,19 @@ export function maxWebSocketPayload(maxPacketSize: number): number {
 
 /** How long a closing WebSocket waits for the client's close frame before the socket is cut. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 1000;
-/** How long an HTTP upgrade request may take to arrive. */
-const UPGRADE_REQUEST_TIMEOUT_MS = 10_000;
+/** How long an HTTP upgrade request may take to arrive (after the TLS handshake, on WSS). */
+export const UPGRADE_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * How often Node looks for requests past {@link UPGRADE_REQUEST_TIMEOUT_MS} (its default, 30 s,
+ * would let a half-sent request live up to 40 s): the timeout is kept to within this much.
+ */
+const UPGRADE_TIMEOUT_CHECK_MS = 500;
+/** The HTTP status for an HTTP parse error Node reports as `clientError`. */
+function clientErrorStatus(code: string | undefined): number {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  return 400;
+}
 
 /** Settings of the WebSocket listener. */
 export interface WebSocketListenerConfig {
@@ -182,16 +193,15 @@ export function createWebSocketListener(
     // ws ≥ 8.19 option, not in its types yet: the wait for the client's close frame.
     ...({ closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS } as object),
   });
+  const http = { connectionsCheckingInterval: UPGRADE_TIMEOUT_CHECK_MS, headersTimeout: UPGRADE_REQUEST_TIMEOUT_MS, requestTimeout: UPGRADE_REQUEST_TIMEOUT_MS };
   let server: Server;
   if (config.tls === null) {
-    server = createHttpServer();
+    server = createHttpServer(http);
   } else {
-    const https = createHttpsServer({ ...secureContextOptions(config.tls), handshakeTimeout: CLIENT_TLS_HANDSHAKE_TIMEOUT_MS });
+    const https = createHttpsServer({ ...http, ...secureContextOptions(config.tls), handshakeTimeout: CLIENT_TLS_HANDSHAKE_TIMEOUT_MS });
     endFailedHandshakes(https, onTlsError);
     server = https;
   }
-  server.headersTimeout = UPGRADE_REQUEST_TIMEOUT_MS;
-  server.requestTimeout = UPGRADE_REQUEST_TIMEOUT_MS;
 
   const refuse = (socket: Duplex, req: IncomingMessage, status: number, reason: string, extra = ''): void => {
     onRefused(`${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, status, reason);
@@ -202,6 +212,19 @@ export function createWebSocketListener(
     socket.once('finish', () => socket.destroy());
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
   };
+
+  // A request that is malformed or too slow (Node's HTTP parser): answered, closed, reported.
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    const raw = socket as Socket;
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = clientErrorStatus(err.code);
+    onRefused(remoteOf(raw), status, status === 408 ? `the upgrade request took longer than ${UPGRADE_REQUEST_TIMEOUT_MS} ms` : err.message);
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
 
   server.on('request', (req, res) => {
     onRefused(`${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, 426, 'not a WebSocket upgrade');

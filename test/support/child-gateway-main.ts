@@ -2,17 +2,27 @@
  * Child program: one gateway on 127.0.0.1 port 0, options from FASTWAY_TEST_GATEWAY
  * (JSON), with a WebSocket listener too when FASTWAY_TEST_WEBSOCKET is set. Answers `stats`,
  * `memory` (after a full GC; the child runs with --expose-gc), `fds` (its open file
- * descriptors, where /proc tells), `errors` (what the gateway logged at error level) and `close`.
+ * descriptors, where /proc tells), `errors` (what the gateway logged at error level), `logged`
+ * (the first 50 info and warn entries of one event) and `close`.
  */
 import { readdirSync } from 'node:fs';
 import { Gateway, type GatewayLogger, type GatewayOptions } from '../../src/index.js';
 import { serveParent } from './child.js';
 
 const errors: string[] = [];
+/** The first log entries of each event (info and warn), for `logged`. */
+const byEvent = new Map<string, object[]>();
+const keep = (obj: object): void => {
+  const event = (obj as { event?: unknown }).event;
+  if (typeof event !== 'string') return;
+  const entries = byEvent.get(event) ?? [];
+  if (entries.length < 50) entries.push(JSON.parse(JSON.stringify(obj)) as object);
+  byEvent.set(event, entries);
+};
 const logger: GatewayLogger = {
   debug() {},
-  info() {},
-  warn() {},
+  info: keep,
+  warn: keep,
   error(obj: object, msg: string) {
     if (errors.length < 100) errors.push(`${msg} ${JSON.stringify(obj)}`);
   },
@@ -34,6 +44,7 @@ const send = serveParent({
   memory: () => ({ memory: memory() }),
   fds: () => ({ fds: readdirSync('/proc/self/fd').length }),
   errors: () => ({ errors }),
+  logged: (args) => ({ entries: byEvent.get(String(args.event)) ?? [] }),
   close: async () => {
     await gateway.close();
     setImmediate(() => process.disconnect());

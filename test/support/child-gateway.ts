@@ -62,6 +62,11 @@ export class ChildGateway {
     return (await this.child.request('fds')).fds as number;
   }
 
+  /** The first 50 entries the gateway logged (info or warn) for `event`. */
+  async logged(event: string): Promise<Record<string, unknown>[]> {
+    return (await this.child.request('logged', { event })).entries as Record<string, unknown>[];
+  }
+
   /** What the gateway logged at error level (internal errors). */
   async errors(): Promise<string[]> {
     return (await this.child.request('errors')).errors as string[];
