@@ -47,7 +47,7 @@ export async function dialClient<T = Uint8Array>(addr: string, options?: Endpoin
   const url = parseWebSocketAddress(addr);
   const Socket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (typeof Socket !== 'function') throw new ConnectError(`cannot connect to ${url}: this environment has no WebSocket`);
-  const transport = await connectWebSocket(url, resolved.connectTimeout, (href) => new Socket(href), 'poll');
+  const transport = await connectWebSocket(url, resolved.connectTimeout, (href) => new Socket(href), 'poll', options?.signal);
   return startClient(transport, resolved);
 }
 

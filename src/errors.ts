@@ -4,10 +4,40 @@
  * of the public API and are listed in docs/api.md.
  */
 
+import type { ClusterErrorCode } from './cluster/errors.js';
+
+/** Codes of {@link ListenError}. */
+export type ListenErrorCode = 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN';
+
+/**
+ * Every code a {@link FastwayError} can have. Each class narrows `code` to its own
+ * literal(s), so `switch (err.code)` on a `FastwayError` (or on one class) narrows, and a
+ * misspelt `case` is a compile error.
+ */
+export type FastwayErrorCode =
+  | ProtocolErrorCode
+  | ListenErrorCode
+  | ClusterErrorCode
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_AUTH_FAILED'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_CONNECT'
+  | 'ERR_DIAL_REFUSED'
+  | 'ERR_DIAL_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ENDPOINT_CLOSED'
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_PING_TIMEOUT'
+  | 'ERR_MESSAGE_TOO_LARGE'
+  | 'ERR_RECV_QUEUE_FULL'
+  | 'ERR_SEND_QUEUE_FULL'
+  | 'ERR_FORMAT';
+
 /** Base class of every fastway error. `code` never changes between releases. */
 export class FastwayError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  readonly code: FastwayErrorCode;
+  constructor(code: FastwayErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -47,6 +77,7 @@ export class ProtocolError extends FastwayError {
 
 /** An option is missing, of the wrong type, or out of its accepted range. */
 export class InvalidOptionError extends FastwayError {
+  declare readonly code: 'ERR_INVALID_OPTION';
   /** The option's name, e.g. `client.maxConn`. */
   readonly option: string;
   constructor(option: string, message: string) {
@@ -57,6 +88,7 @@ export class InvalidOptionError extends FastwayError {
 
 /** The server handshake failed: the gateway closed or stayed silent, or rejected the key. */
 export class AuthError extends FastwayError {
+  declare readonly code: 'ERR_AUTH_FAILED';
   constructor(message: string, options?: ErrorOptions) {
     super('ERR_AUTH_FAILED', message, options);
   }
@@ -64,6 +96,7 @@ export class AuthError extends FastwayError {
 
 /** The server handshake did not finish within `authTimeout`. */
 export class HandshakeTimeoutError extends FastwayError {
+  declare readonly code: 'ERR_HANDSHAKE_TIMEOUT';
   constructor(message: string) {
     super('ERR_HANDSHAKE_TIMEOUT', message);
   }
@@ -71,6 +104,7 @@ export class HandshakeTimeoutError extends FastwayError {
 
 /** The physical connection to the gateway could not be opened. */
 export class ConnectError extends FastwayError {
+  declare readonly code: 'ERR_CONNECT';
   constructor(message: string, options?: ErrorOptions) {
     super('ERR_CONNECT', message, options);
   }
@@ -78,6 +112,7 @@ export class ConnectError extends FastwayError {
 
 /** The gateway refused a dial (unknown remote, a limit reached, or `Open(0)`). */
 export class DialRefusedError extends FastwayError {
+  declare readonly code: 'ERR_DIAL_REFUSED';
   /** The ID that was dialed. */
   readonly remoteId: number;
   constructor(remoteId: number, message: string) {
@@ -88,6 +123,7 @@ export class DialRefusedError extends FastwayError {
 
 /** A dial got no answer within its `timeout`. */
 export class DialTimeoutError extends FastwayError {
+  declare readonly code: 'ERR_DIAL_TIMEOUT';
   readonly remoteId: number;
   constructor(remoteId: number, timeoutMs: number) {
     super('ERR_DIAL_TIMEOUT', `dial of ${remoteId} got no answer within ${timeoutMs} ms`);
@@ -97,13 +133,26 @@ export class DialTimeoutError extends FastwayError {
 
 /** An operation was cancelled through its `AbortSignal`. */
 export class AbortError extends FastwayError {
+  declare readonly code: 'ERR_ABORTED';
   constructor(message = 'the operation was aborted', options?: ErrorOptions) {
     super('ERR_ABORTED', message, options);
   }
 }
 
+/**
+ * A wait given a `timeout` (`receive`, `accept`, `drained`) ran out of time. Nothing was
+ * taken: a message or connection that arrives later goes to the next wait.
+ */
+export class TimeoutError extends FastwayError {
+  declare readonly code: 'ERR_TIMEOUT';
+  constructor(message: string) {
+    super('ERR_TIMEOUT', message);
+  }
+}
+
 /** The endpoint is closed (by the application, the gateway, or an error); see `cause`. */
 export class EndpointClosedError extends FastwayError {
+  declare readonly code: 'ERR_ENDPOINT_CLOSED';
   constructor(message = 'the endpoint is closed', options?: ErrorOptions) {
     super('ERR_ENDPOINT_CLOSED', message, options);
   }
@@ -111,6 +160,7 @@ export class EndpointClosedError extends FastwayError {
 
 /** The virtual connection is closed; see `cause` for why, when known. */
 export class ConnectionClosedError extends FastwayError {
+  declare readonly code: 'ERR_CONNECTION_CLOSED';
   constructor(message = 'the virtual connection is closed', options?: ErrorOptions) {
     super('ERR_CONNECTION_CLOSED', message, options);
   }
@@ -118,6 +168,7 @@ export class ConnectionClosedError extends FastwayError {
 
 /** The gateway sent nothing for `pingTimeout`: it is dead or the TCP path is half-open. */
 export class PingTimeoutError extends FastwayError {
+  declare readonly code: 'ERR_PING_TIMEOUT';
   constructor(timeoutMs: number) {
     super('ERR_PING_TIMEOUT', `the gateway sent nothing for ${timeoutMs} ms`);
   }
@@ -125,6 +176,7 @@ export class PingTimeoutError extends FastwayError {
 
 /** A message is larger than `maxPacketSize - 4` bytes once encoded; nothing was sent. */
 export class MessageTooLargeError extends FastwayError {
+  declare readonly code: 'ERR_MESSAGE_TOO_LARGE';
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
@@ -136,6 +188,7 @@ export class MessageTooLargeError extends FastwayError {
 
 /** The application did not read a virtual connection fast enough; it was closed. */
 export class ReceiveQueueFullError extends FastwayError {
+  declare readonly code: 'ERR_RECV_QUEUE_FULL';
   constructor(limit: number) {
     super('ERR_RECV_QUEUE_FULL', `more than ${limit} messages waited unread; the virtual connection was closed`);
   }
@@ -143,6 +196,7 @@ export class ReceiveQueueFullError extends FastwayError {
 
 /** The outbound queue to the gateway is over its bound. */
 export class SendQueueFullError extends FastwayError {
+  declare readonly code: 'ERR_SEND_QUEUE_FULL';
   constructor(limit: number) {
     super('ERR_SEND_QUEUE_FULL', `more than ${limit} bytes wait to be sent to the gateway`);
   }
@@ -150,6 +204,7 @@ export class SendQueueFullError extends FastwayError {
 
 /** A message could not be encoded or decoded by the connection's format. */
 export class FormatError extends FastwayError {
+  declare readonly code: 'ERR_FORMAT';
   /** The bytes that failed to decode (for a decode failure). */
   readonly bytes: Uint8Array | undefined;
   constructor(message: string, bytes?: Uint8Array, options?: ErrorOptions) {
@@ -160,7 +215,8 @@ export class FormatError extends FastwayError {
 
 /** The gateway could not bind one of its listeners. */
 export class ListenError extends FastwayError {
-  constructor(code: 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN', message: string, options?: ErrorOptions) {
+  declare readonly code: ListenErrorCode;
+  constructor(code: ListenErrorCode, message: string, options?: ErrorOptions) {
     super(code, message, options);
   }
 }

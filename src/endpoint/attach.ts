@@ -37,7 +37,7 @@ export async function attachServer<T = Uint8Array>(transport: Transport, options
     transport.destroy();
     throw err;
   }
-  return startServer(transport, resolved);
+  return startServer(transport, resolved, options.signal);
 }
 
 /** @internal */
@@ -46,6 +46,6 @@ export function startClient<T>(transport: Transport, options: ResolvedEndpointOp
 }
 
 /** @internal */
-export function startServer<T>(transport: Transport, options: ResolvedServerOptions<T>): Promise<Endpoint<T>> {
-  return new Promise((resolve, reject) => new ServerHandshake<T>(transport, options, resolve, reject));
+export function startServer<T>(transport: Transport, options: ResolvedServerOptions<T>, signal?: AbortSignal): Promise<Endpoint<T>> {
+  return new Promise((resolve, reject) => new ServerHandshake<T>(transport, options, resolve, reject, signal));
 }

@@ -32,6 +32,22 @@ export class Deque<T> {
     return this.size === 0 ? undefined : this.items[this.head];
   }
 
+  /**
+   * Removes `item` (the first occurrence), keeping the order of the rest; false when it is
+   * not there. Linear: for the rare wait that is given up on, not for the common path.
+   */
+  remove(item: T): boolean {
+    const mask = this.items.length - 1;
+    for (let i = 0; i < this.size; i++) {
+      if (this.items[(this.head + i) & mask] !== item) continue;
+      for (let j = i; j < this.size - 1; j++) this.items[(this.head + j) & mask] = this.items[(this.head + j + 1) & mask];
+      this.items[(this.head + this.size - 1) & mask] = undefined;
+      this.size--;
+      return true;
+    }
+    return false;
+  }
+
   /** Removes every item and returns them, oldest first. */
   drain(): T[] {
     const out: T[] = [];

@@ -22,9 +22,17 @@ export interface DialServerOptions<T = Uint8Array> extends ServerEndpointOptions
 }
 
 const TLS_PREFIX = /^tls:\/\//i;
+/** Options the Node dials take besides the endpoint's. */
+const NODE_KEYS: readonly string[] = ['tls'];
 
 /** Opens the transport `addr` names: `ws://`/`wss://` (clients only), `tls://host:port`, or `host:port` (TCP). */
-async function openTransport(addr: string, kind: 'client' | 'server', timeoutMs: number, tlsOption: unknown): Promise<Transport> {
+async function openTransport(
+  addr: string,
+  kind: 'client' | 'server',
+  timeoutMs: number,
+  tlsOption: unknown,
+  signal: AbortSignal | undefined,
+): Promise<Transport> {
   const tlsOptions = checkTlsOptions(tlsOption);
   if (isWebSocketAddress(addr)) {
     if (kind === 'server') {
@@ -38,15 +46,15 @@ async function openTransport(addr: string, kind: 'client' | 'server', timeoutMs:
         handshakeTimeout: timeoutMs,
         ...(tlsOptions as WebSocket.ClientOptions),
       }) as unknown as WebSocketLike;
-    return connectWebSocket(url, timeoutMs, create, 'send-callback');
+    return connectWebSocket(url, timeoutMs, create, 'send-callback', signal);
   }
   if (typeof addr === 'string' && TLS_PREFIX.test(addr)) {
     const { host, port } = parseGatewayAddress(addr.slice(6), 'tls://');
-    return connectTls(host, port, timeoutMs, tlsOptions);
+    return connectTls(host, port, timeoutMs, tlsOptions, signal);
   }
   const { host, port } = parseGatewayAddress(addr);
   if (tlsOption !== undefined) throw new InvalidOptionError('tls', 'applies to tls:// and wss:// addresses only');
-  return connectTcp(host, port, timeoutMs);
+  return connectTcp(host, port, timeoutMs, signal);
 }
 
 /**
@@ -54,9 +62,10 @@ async function openTransport(addr: string, kind: 'client' | 'server', timeoutMs:
  *
  * @param addr the gateway's client listener: `host:port` (TCP; IPv6 as `[::1]:7000`),
  *   `tls://host:port` (TCP with TLS), or `ws://host:port/path` / `wss://…` (WebSocket).
- * @throws (rejects) `InvalidOptionError` for bad options or address; `ConnectError` when
- *   the gateway cannot be reached within `connectTimeout` (or its certificate does not
- *   check out).
+ * @throws (rejects) `InvalidOptionError` for bad options (an unknown key included) or
+ *   address; `ConnectError` when the gateway cannot be reached within `connectTimeout`
+ *   (or its certificate does not check out); `AbortError` when `options.signal` aborts
+ *   first.
  *
  * @example
  * const client = await dialClient('127.0.0.1:7000', { format: json<Chat>() });
@@ -65,8 +74,8 @@ async function openTransport(addr: string, kind: 'client' | 'server', timeoutMs:
  * console.log(await conn.receive());
  */
 export async function dialClient<T = Uint8Array>(addr: string, options?: DialClientOptions<T>): Promise<Endpoint<T>> {
-  const resolved = resolveEndpointOptions(options);
-  const transport = await openTransport(addr, 'client', resolved.connectTimeout, options?.tls);
+  const resolved = resolveEndpointOptions(options, NODE_KEYS);
+  const transport = await openTransport(addr, 'client', resolved.connectTimeout, options?.tls, options?.signal);
   return startClient(transport, resolved);
 }
 
@@ -80,14 +89,15 @@ export async function dialClient<T = Uint8Array>(addr: string, options?: DialCli
  * @throws (rejects) `InvalidOptionError`; `ConnectError`; `AuthError` when the gateway
  *   closes the connection during the handshake or right after the reply (a wrong key, or
  *   with TLS a certificate it does not accept); `HandshakeTimeoutError` when it does not
- *   finish within `authTimeout`.
+ *   finish within `authTimeout`; `AbortError` when `options.signal` aborts before the
+ *   gateway confirmed the key.
  *
  * @example
  * const server = await dialServer('10.0.0.1:7001', { serverId: 1, authKey: process.env.KEY! });
  * for await (const conn of server) serve(conn);
  */
 export async function dialServer<T = Uint8Array>(addr: string, options: DialServerOptions<T>): Promise<Endpoint<T>> {
-  const resolved = resolveServerOptions(options);
-  const transport = await openTransport(addr, 'server', resolved.connectTimeout, options.tls);
-  return startServer(transport, resolved);
+  const resolved = resolveServerOptions(options, NODE_KEYS);
+  const transport = await openTransport(addr, 'server', resolved.connectTimeout, options.tls, options.signal);
+  return startServer(transport, resolved, options.signal);
 }

@@ -14,9 +14,12 @@ import { FrameDecoder, type FrameSink } from '../protocol/decoder.js';
 import { HEADER_SIZE, MAX_U32, writeFrameHeader } from '../protocol/frame.js';
 import { Deque } from './deque.js';
 import { DialRequest } from './dial-request.js';
+import { rejectUnknownKeys } from '../known-keys.js';
 import { checkTimeout, type ResolvedEndpointOptions } from './options.js';
 import type { Transport, TransportHandler } from './transport.js';
 import { asyncDispose, type ConnectionOwner, type OwnedConnection, VirtualConnection } from './virtual-connection.js';
+import { describeValue } from '../values/describe-value.js';
+import { abortedAlready, CancellableWait, checkSignal, checkWaitOptions, type WaitOptions } from './wait.js';
 
 /** Whether the endpoint connected as a game client or as a game server. */
 export type EndpointKind = 'client' | 'server';
@@ -28,6 +31,9 @@ export interface DialOptions {
   /** Time, in ms, the dial may take; 0 = no limit. @default the endpoint's `dialTimeout` */
   timeout?: number;
 }
+
+/** The keys {@link DialOptions} may have; any other is rejected. */
+export const DIAL_OPTION_KEYS: readonly string[] = ['signal', 'timeout'];
 
 interface Waiter<V> {
   resolve(value: V): void;
@@ -52,6 +58,19 @@ const SMALL_MESSAGE = 8;
  * the endpoint gives up on a gateway that does not read what it is sent.
  */
 const COMMAND_SLACK = 64 * 1024;
+
+/**
+ * What an endpoint says when it seems to be on the wrong listener. A gateway's server
+ * listener sends an 8-byte challenge at once, which a client reads as a frame header; a
+ * gateway's client listener sends nothing first, so a server waits for a challenge in vain.
+ */
+export const SWAPPED_PORT_HINT = {
+  client: "This looks like the gateway's server port; clients connect to the client port.",
+  server: "This looks like the gateway's client port; servers connect to the server port.",
+} as const;
+
+/** The size of the challenge a gateway's server listener sends first. */
+const CHALLENGE_BYTES = 8;
 
 type Scheduler = { schedule(fn: () => void): unknown; cancel(handle: unknown): void };
 
@@ -120,7 +139,7 @@ export class Endpoint<T = Uint8Array>
   private readonly dialing = new Map<number, DialRequest<VirtualConnection<T>>>();
   private readonly backlog = new Deque<VirtualConnection<T>>();
   private readonly acceptWaiters = new Deque<Waiter<VirtualConnection<T>>>();
-  private drainWaiters: Waiter<void>[] = [];
+  private readonly drainWaiters = new Deque<Waiter<void>>();
   private state = OPEN;
   private reason: Error | undefined = undefined;
   private resolveClosed!: (reason: Error | undefined) => void;
@@ -144,6 +163,9 @@ export class Endpoint<T = Uint8Array>
   private pingTimer: ReturnType<typeof setInterval> | undefined = undefined;
   /** The last ConnID this endpoint sent Close for, so stray data after it gets no second one. */
   private lastStaleClose = 0;
+  /** Bytes received before the first whole frame (counted until then): a client that got just a challenge is on the server port. */
+  private bytesBeforeFrame = 0;
+  private framed = false;
 
   /**
    * @internal Use `dialClient`/`dialServer` (or `attachClient`/`attachServer` with your
@@ -205,16 +227,21 @@ export class Endpoint<T = Uint8Array>
    */
   dial(remoteId: number, options?: DialOptions): Promise<VirtualConnection<T>> {
     if (!Number.isInteger(remoteId) || remoteId < 0 || remoteId > MAX_U32) {
-      return Promise.reject(new InvalidOptionError('remoteId', `must be an integer from 0 to ${MAX_U32}, got ${String(remoteId)}`));
+      return Promise.reject(new InvalidOptionError('remoteId', `must be an integer from 0 to ${MAX_U32}, got ${describeValue(remoteId)}`));
     }
     let timeout: number;
+    let signal: AbortSignal | undefined;
     try {
+      if (options !== undefined) {
+        if (options === null || typeof options !== 'object') throw new InvalidOptionError('dial options', 'must be an object: { signal?, timeout? }');
+        rejectUnknownKeys(options, DIAL_OPTION_KEYS);
+        signal = checkSignal(options.signal);
+      }
       timeout = checkTimeout('timeout', options?.timeout, this.options.dialTimeout);
     } catch (err) {
       return Promise.reject(err);
     }
     if (this.state !== OPEN) return Promise.reject(this.closedError());
-    const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError('the dial was aborted', { cause: signal.reason }));
     return new Promise<VirtualConnection<T>>((resolve, reject) => {
       const request = new DialRequest<VirtualConnection<T>>(remoteId, resolve, reject);
@@ -228,12 +255,31 @@ export class Endpoint<T = Uint8Array>
   /**
    * The next virtual connection a remote opened to this endpoint (`conn.remoteId` is the
    * dialer's ID). Rejects with `EndpointClosedError` once the endpoint is closed.
+   *
+   * With `options.signal` or `options.timeout` the wait may be given up on: it rejects
+   * with `AbortError` or `TimeoutError`, and a connection that arrives afterwards goes to
+   * the next `accept()` (or the backlog).
    */
-  accept(): Promise<VirtualConnection<T>> {
+  accept(options?: WaitOptions): Promise<VirtualConnection<T>> {
+    let signal: AbortSignal | undefined;
+    let timeout = 0;
+    if (options !== undefined) {
+      try {
+        ({ signal, timeout } = checkWaitOptions('accept', options));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (signal?.aborted) return Promise.reject(abortedAlready('accept()', signal));
+    }
     const conn = this.backlog.shift();
     if (conn !== undefined) return Promise.resolve(conn);
     if (this.state !== OPEN) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
+    if (signal === undefined && timeout === 0) return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const wait = new CancellableWait<VirtualConnection<T>>('accept()', 'no virtual connection arrived', resolve, reject, this.acceptWaiters);
+      this.acceptWaiters.push(wait);
+      wait.start(signal, timeout);
+    });
   }
 
   /** `for await (const conn of endpoint)`: accepts until the endpoint closes. */
@@ -246,10 +292,25 @@ export class Endpoint<T = Uint8Array>
    * it is); see `VirtualConnection.send`. Rejects with `EndpointClosedError` if the
    * endpoint closes first.
    */
-  drained(): Promise<void> {
+  drained(options?: WaitOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    let timeout = 0;
+    if (options !== undefined) {
+      try {
+        ({ signal, timeout } = checkWaitOptions('drained', options));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (signal?.aborted) return Promise.reject(abortedAlready('drained()', signal));
+    }
     if (this.state !== OPEN) return Promise.reject(this.closedError());
     if (!this.needDrain) return Promise.resolve();
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    if (signal === undefined && timeout === 0) return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const wait = new CancellableWait<void>('drained()', 'the connection to the gateway did not drain', resolve, reject, this.drainWaiters);
+      this.drainWaiters.push(wait);
+      wait.start(signal, timeout);
+    });
   }
 
   /**
@@ -274,36 +335,41 @@ export class Endpoint<T = Uint8Array>
   onData(chunk: Uint8Array): void {
     this.heard = true;
     if (this.state !== OPEN) return;
+    if (!this.framed) this.bytesBeforeFrame += chunk.length;
     try {
       this.decoder.push(chunk, this);
     } catch (err) {
-      this.shutdown(err instanceof Error ? err : new Error(String(err)), false);
+      this.shutdown(this.onWrongPort() ? withSwappedPortHint(err) : err instanceof Error ? err : new Error(String(err)), false);
     }
   }
 
   /** @internal */
   onDrain(): void {
     this.needDrain = false;
-    if (this.drainWaiters.length === 0) return;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w.resolve();
+    if (this.drainWaiters.length > 0) for (const w of this.drainWaiters.drain()) w.resolve();
   }
 
   /** @internal */
   onClose(error: Error | undefined): void {
     if (this.state === OPEN) {
-      const message = error === undefined ? 'the gateway closed the connection' : `the connection to the gateway failed: ${error.message}`;
+      let message = error === undefined ? 'the gateway closed the connection' : `the connection to the gateway failed: ${error.message}`;
+      if (this.onWrongPort()) message += ` after sending only ${CHALLENGE_BYTES} bytes, as a server listener's challenge. ${SWAPPED_PORT_HINT.client}`;
       this.shutdown(new EndpointClosedError(message, { cause: error }), false);
     }
     this.state = CLOSED;
     this.resolveClosed(this.reason);
   }
 
+  /** A client that has received exactly a challenge's worth of bytes and no frame: it dialed a server listener. */
+  private onWrongPort(): boolean {
+    return this.kind === 'client' && !this.framed && this.bytesBeforeFrame === CHALLENGE_BYTES;
+  }
+
   // ---- Frames from the gateway ----
 
   /** @internal FrameSink: one whole frame from the gateway. Throws ProtocolError (caught in onData). */
   onFrame(connId: number, buf: Uint8Array, start: number, end: number): boolean {
+    if (!this.framed) this.framed = true;
     if (connId !== 0) {
       const conn = this.conns.get(connId);
       if (conn === undefined) this.strayData(connId);
@@ -572,9 +638,7 @@ export class Endpoint<T = Uint8Array>
     for (const request of this.dialing.values()) request.reject(err);
     this.dialing.clear();
     for (const waiter of this.acceptWaiters.drain()) waiter.reject(err);
-    const drainWaiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const waiter of drainWaiters) waiter.reject(err);
+    for (const waiter of this.drainWaiters.drain()) waiter.reject(err);
 
     if (graceful && this.batchLen > 0) this.writeBatch();
     this.batch = null;
@@ -610,6 +674,14 @@ function toResult<V>(value: V): IteratorResult<V> {
 function endWhenClosed(err: unknown): IteratorReturnResult<undefined> {
   if (err instanceof EndpointClosedError) return { value: undefined, done: true };
   throw err;
+}
+
+/** The framing error of a client on a server listener, with the hint that says so. */
+function withSwappedPortHint(err: unknown): Error {
+  if (err instanceof ProtocolError) {
+    return new ProtocolError(err.code, `${err.message}: the gateway sent ${CHALLENGE_BYTES} bytes first, as a server listener's challenge. ${SWAPPED_PORT_HINT.client}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function livenessTick(endpoint: { checkLiveness(): void }): void {

@@ -1,9 +1,12 @@
 import { InvalidOptionError } from '../errors.js';
 import { MIN_MAX_PACKET_SIZE } from '../protocol/command.js';
+import { rejectUnknownKeys } from '../known-keys.js';
 import { DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, MAX_U32, maxMessageSize } from '../protocol/frame.js';
 import { integerOption } from '../values/integer.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type Format, isFormat, raw } from './format.js';
+import { describeValue } from '../values/describe-value.js';
+import { checkSignal } from './wait.js';
 
 /** Options of every endpoint, client or server. */
 export interface EndpointOptions<T = Uint8Array> {
@@ -43,6 +46,12 @@ export interface EndpointOptions<T = Uint8Array> {
   dialTimeout?: number;
   /** Time, in ms, opening the connection to the gateway may take. @default 10000 */
   connectTimeout?: number;
+  /**
+   * Cancels connecting: `dialClient`/`dialServer` (and `attachServer`'s handshake) reject
+   * with `AbortError` (`cause`: the signal's reason) and release the connection. It has no
+   * effect once the endpoint is up; close it with `close()`.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of a server endpoint (`dialServer`). */
@@ -57,6 +66,22 @@ export interface ServerEndpointOptions<T = Uint8Array> extends EndpointOptions<T
    */
   authTimeout?: number;
 }
+
+/** The keys of {@link EndpointOptions}; any other key is rejected. */
+export const ENDPOINT_OPTION_KEYS: readonly string[] = [
+  'format',
+  'maxPacketSize',
+  'sendQueue',
+  'recvQueue',
+  'acceptBacklog',
+  'pingTimeout',
+  'dialTimeout',
+  'connectTimeout',
+  'signal',
+];
+
+/** The keys {@link ServerEndpointOptions} adds. */
+export const SERVER_OPTION_KEYS: readonly string[] = ['serverId', 'authKey', 'authTimeout'];
 
 /** Every default, in one place. */
 export const ENDPOINT_DEFAULTS = {
@@ -97,13 +122,19 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
   return integerOption(name, value, fallback, { min, max });
 }
 
-/** Applies defaults to `options` and checks every field; never changes the input. */
-export function resolveEndpointOptions<T>(options: EndpointOptions<T> | undefined): ResolvedEndpointOptions<T> {
+/**
+ * Applies defaults to `options` and checks every field; never changes the input.
+ * @param extraKeys keys the caller accepts besides {@link ENDPOINT_OPTION_KEYS} (such as
+ *   `tls`); any other key is rejected.
+ */
+export function resolveEndpointOptions<T>(options: EndpointOptions<T> | undefined, extraKeys: readonly string[] = []): ResolvedEndpointOptions<T> {
   const o = options ?? {};
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
+  rejectUnknownKeys(o, extraKeys.length === 0 ? ENDPOINT_OPTION_KEYS : [...ENDPOINT_OPTION_KEYS, ...extraKeys]);
+  checkSignal(o.signal);
   const D = ENDPOINT_DEFAULTS;
   const format = o.format ?? (raw as unknown as Format<T>);
-  if (!isFormat(format)) throw new InvalidOptionError('format', 'must be a format: { encode(message), decode(bytes) }');
+  if (!isFormat(format)) throw new InvalidOptionError('format', notAFormat(format));
   const maxPacketSize = integer('maxPacketSize', o.maxPacketSize, D.maxPacketSize, MIN_MAX_PACKET_SIZE, MAX_U32);
   const minSendQueue = HEADER_SIZE + maxMessageSize(maxPacketSize);
   const sendQueue = integer('sendQueue', o.sendQueue, Math.max(D.sendQueue, minSendQueue), minSendQueue, Number.MAX_SAFE_INTEGER);
@@ -120,12 +151,22 @@ export function resolveEndpointOptions<T>(options: EndpointOptions<T> | undefine
   };
 }
 
-/** {@link resolveEndpointOptions} plus the server's own fields, which are required. */
-export function resolveServerOptions<T>(options: ServerEndpointOptions<T>): ResolvedServerOptions<T> {
+/** Why `value` is not a format: a function such as `json` (not called) gets "did you mean `json()`?". */
+function notAFormat(value: unknown): string {
+  const expected = 'must be a format: raw, utf8, json(), or defineFormat({ encode, decode })';
+  if (typeof value === 'function') {
+    const name = value.name || 'the function';
+    return `${expected}; got the function ${name} itself: did you mean \`${name}()\`?`;
+  }
+  return `${expected}, got ${describeValue(value)}`;
+}
+
+/** {@link resolveEndpointOptions} plus the server's own fields, which are required; `extraKeys` as there. */
+export function resolveServerOptions<T>(options: ServerEndpointOptions<T>, extraKeys: readonly string[] = []): ResolvedServerOptions<T> {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionError('options', 'must be an object with serverId and authKey');
   }
-  const base = resolveEndpointOptions(options);
+  const base = resolveEndpointOptions(options, [...SERVER_OPTION_KEYS, ...extraKeys]);
   if (options.serverId === undefined) throw new InvalidOptionError('serverId', 'is required');
   const serverId = integer('serverId', options.serverId, 0, 0, MAX_U32);
   const key = options.authKey;

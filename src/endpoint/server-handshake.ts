@@ -1,6 +1,6 @@
-import { AuthError, HandshakeTimeoutError, ProtocolError } from '../errors.js';
+import { AbortError, AuthError, HandshakeTimeoutError, ProtocolError } from '../errors.js';
 import { CHALLENGE_SIZE, encodeHandshakeReply } from '../protocol/handshake.js';
-import { Endpoint } from './endpoint.js';
+import { Endpoint, SWAPPED_PORT_HINT } from './endpoint.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Transport, TransportHandler } from './transport.js';
 
@@ -32,9 +32,19 @@ export class ServerHandshake<T> implements TransportHandler {
     private readonly options: ResolvedServerOptions<T>,
     private readonly resolve: (endpoint: Endpoint<T>) => void,
     private readonly reject: (err: Error) => void,
+    private readonly signal?: AbortSignal,
   ) {
     this.timer = setTimeout(handshakeTimedOut, options.authTimeout, this);
     transport.setHandler(this);
+    if (signal !== undefined) {
+      if (signal.aborted) queueMicrotask(() => this.handleEvent());
+      else signal.addEventListener('abort', this);
+    }
+  }
+
+  /** The abort listener: gives the handshake up as a timeout does, with `AbortError`. */
+  handleEvent(): void {
+    this.stop(new AbortError(`the server handshake with ${this.transport.remoteAddress} was aborted`, { cause: this.signal?.reason }));
   }
 
   /** Challenge bytes (the handler until the endpoint takes over). */
@@ -59,6 +69,7 @@ export class ServerHandshake<T> implements TransportHandler {
   /** The connection closed before the endpoint took over. */
   onClose(error: Error | undefined): void {
     clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
     const where = this.transport.remoteAddress;
     this.reject(
       this.failure ??
@@ -73,11 +84,22 @@ export class ServerHandshake<T> implements TransportHandler {
 
   /** @internal */
   timedOut(): void {
-    if (this.settled) return;
-    const err = new HandshakeTimeoutError(
-      `the server handshake with ${this.transport.remoteAddress} did not finish within ${this.options.authTimeout} ms` +
-        (this.endpoint === null ? ' (no challenge)' : ' (the gateway did not confirm the key)'),
+    this.stop(
+      new HandshakeTimeoutError(
+        `the server handshake with ${this.transport.remoteAddress} did not finish within ${this.options.authTimeout} ms` +
+          (this.endpoint !== null
+            ? ' (the gateway did not confirm the key)'
+            : this.received === 0
+              ? `: no challenge came. ${SWAPPED_PORT_HINT.server}`
+              : ' (no whole challenge)'),
+      ),
     );
+  }
+
+  /** Ends the handshake with `err`: the connection is destroyed and the promise rejects once it is released. */
+  private stop(err: Error): void {
+    if (this.settled || this.failure !== null) return;
+    this.signal?.removeEventListener('abort', this);
     if (this.endpoint !== null) {
       this.endpoint.abort(err);
     } else {
@@ -90,6 +112,7 @@ export class ServerHandshake<T> implements TransportHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
     this.resolve(this.endpoint!);
   }
 
@@ -97,7 +120,8 @@ export class ServerHandshake<T> implements TransportHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    if (reason instanceof HandshakeTimeoutError || reason instanceof ProtocolError) {
+    this.signal?.removeEventListener('abort', this);
+    if (reason instanceof HandshakeTimeoutError || reason instanceof ProtocolError || reason instanceof AbortError) {
       this.reject(reason);
       return;
     }

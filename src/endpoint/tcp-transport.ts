@@ -3,7 +3,7 @@
  * transport and `dial.ts`, one of the few endpoint files that import a Node module.
  */
 import net from 'node:net';
-import { ConnectError } from '../errors.js';
+import { AbortError, ConnectError, type FastwayError } from '../errors.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 /** How long a graceful close may wait for the gateway to close its side before the socket is destroyed. */
@@ -108,7 +108,7 @@ function destroyStuckSocket(socket: net.Socket): void {
  * Rejects with `ConnectError` when the connection fails or takes longer than `timeoutMs`;
  * the socket is fully released before the promise settles.
  */
-export function connectTcp(host: string, port: number, timeoutMs: number): Promise<TcpTransport> {
+export function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<TcpTransport> {
   const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   let socket: net.Socket;
   try {
@@ -116,7 +116,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
   } catch (err) {
     return Promise.reject(err); // a bad port: rejected like every other failure
   }
-  return settleConnect(socket, 'connect', timeoutMs, { where, name: where, over: '', closedDuring: 'while connecting' });
+  return settleConnect(socket, 'connect', timeoutMs, { where, name: where, over: '', closedDuring: 'while connecting' }, signal);
 }
 
 /** How {@link settleConnect} names the connection in its transport and its errors. */
@@ -134,28 +134,43 @@ export interface ConnectWording {
 /**
  * Waits for a connecting socket's `readyEvent` (`connect`, or `secureConnect` for TLS) and
  * wraps it in a {@link TcpTransport}. Rejects with `ConnectError` when it fails or takes
- * longer than `timeoutMs`; the socket is fully released (closed) before the promise rejects.
+ * longer than `timeoutMs`, and with `AbortError` when `signal` aborts; the socket is fully
+ * released (closed) before the promise rejects.
  */
-export function settleConnect(socket: net.Socket, readyEvent: string, timeoutMs: number, wording: ConnectWording): Promise<TcpTransport> {
+export function settleConnect(
+  socket: net.Socket,
+  readyEvent: string,
+  timeoutMs: number,
+  wording: ConnectWording,
+  signal?: AbortSignal,
+): Promise<TcpTransport> {
   const { where, over } = wording;
   return new Promise((resolve, reject) => {
-    let failure: ConnectError | null = null;
-    const fail = (err: ConnectError): void => {
+    let failure: FastwayError | null = null;
+    const fail = (err: FastwayError): void => {
       if (failure !== null) return;
       failure = err;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
     };
+    const onAbort = (): void => fail(new AbortError(`connecting to ${where}${over} was aborted`, { cause: signal?.reason }));
     const timer = setTimeout(() => fail(new ConnectError(`connecting to ${where}${over} took longer than ${timeoutMs} ms`)), timeoutMs);
     const onError = (err: Error): void => fail(new ConnectError(`cannot connect to ${where}${over}: ${err.message}`, { cause: err }));
     const onClose = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       reject(failure ?? new ConnectError(`the connection to ${where} closed ${wording.closedDuring}`));
     };
     socket.once('error', onError);
     socket.once('close', onClose);
+    if (signal !== undefined) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort);
+    }
     socket.once(readyEvent, () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       socket.off('close', onClose);
       resolve(new TcpTransport(socket, wording.name));

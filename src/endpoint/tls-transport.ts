@@ -66,7 +66,7 @@ export function checkTlsOptions(options: unknown): TlsOptions {
  * certificate that does not check out included; the TLS error is the `cause`) or takes
  * longer than `timeoutMs`; the socket is fully released before the promise settles.
  */
-export function connectTls(host: string, port: number, timeoutMs: number, options: TlsOptions): Promise<TcpTransport> {
+export function connectTls(host: string, port: number, timeoutMs: number, options: TlsOptions, signal?: AbortSignal): Promise<TcpTransport> {
   const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   let socket: tls.TLSSocket;
   try {
@@ -82,5 +82,5 @@ export function connectTls(host: string, port: number, timeoutMs: number, option
   } catch (err) {
     return Promise.reject(err); // an unusable certificate or key: rejected like every other failure
   }
-  return settleConnect(socket, 'secureConnect', timeoutMs, { where, name: `tls://${where}`, over: ' over TLS', closedDuring: 'during the TLS handshake' });
+  return settleConnect(socket, 'secureConnect', timeoutMs, { where, name: `tls://${where}`, over: ' over TLS', closedDuring: 'during the TLS handshake' }, signal);
 }

@@ -1,6 +1,7 @@
 import { ConnectionClosedError, FormatError, MessageTooLargeError } from '../errors.js';
 import { Deque } from './deque.js';
 import type { Format } from './format.js';
+import { abortedAlready, CancellableWait, checkWaitOptions, type WaitOptions } from './wait.js';
 
 /**
  * What a virtual connection needs from the endpoint that owns it.
@@ -12,7 +13,7 @@ export interface ConnectionOwner {
   /** Removes `conn` from the endpoint, tells the gateway, and closes it with `reason`. */
   closeConnection(conn: OwnedConnection, reason: Error | undefined, discardQueued: boolean): void;
   /** See {@link VirtualConnection.drained}. */
-  drained(): Promise<void>;
+  drained(options?: WaitOptions): Promise<void>;
   readonly maxMessageSize: number;
 }
 
@@ -30,7 +31,7 @@ export interface OwnedConnection {
 interface Waiter {
   resolve(value: unknown): void;
   reject(err: Error): void;
-  iter: boolean;
+  readonly iter: boolean;
 }
 
 /** `Symbol.asyncDispose`, or the well-known fallback where the runtime has none yet. */
@@ -130,8 +131,14 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
    * message cannot be decoded; the next receive goes on with the next message. Rejects
    * with `ConnectionClosedError` once the connection is closed and every message that
    * arrived before has been read.
+   *
+   * With `options.signal` or `options.timeout` the wait may be given up on: it rejects
+   * with `AbortError` or `TimeoutError` and takes nothing, so the message that arrives
+   * next goes to the next receive. (A receive raced with `Promise.race` and abandoned
+   * still takes the next message; give it a signal instead.)
    */
-  receive(): Promise<T> {
+  receive(options?: WaitOptions): Promise<T> {
+    if (options !== undefined) return this.receiveWithin(options);
     const bytes = this.queue.shift();
     if (bytes !== undefined) {
       try {
@@ -144,12 +151,31 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
     return new Promise<T>((resolve, reject) => this.waiters.push({ resolve: resolve as (value: unknown) => void, reject, iter: false }));
   }
 
+  /** {@link receive} with a signal and/or a timeout. */
+  private receiveWithin(options: WaitOptions): Promise<T> {
+    let signal: AbortSignal | undefined;
+    let timeout: number;
+    try {
+      ({ signal, timeout } = checkWaitOptions('receive', options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal?.aborted) return Promise.reject(abortedAlready('receive()', signal));
+    if (this.queue.length > 0 || !this.open || (signal === undefined && timeout === 0)) return this.receive();
+    return new Promise<T>((resolve, reject) => {
+      const wait = new CancellableWait<T>('receive()', 'no message arrived', resolve, reject, this.waiters);
+      this.waiters.push(wait as Waiter);
+      wait.start(signal, timeout);
+    });
+  }
+
   /**
    * Resolves when the connection to the gateway is below its high-water mark again (at
-   * once if it is). Rejects with `EndpointClosedError` if the endpoint closes first.
+   * once if it is). Rejects with `EndpointClosedError` if the endpoint closes first, and
+   * with `AbortError`/`TimeoutError` when `options.signal` aborts or `options.timeout` passes.
    */
-  drained(): Promise<void> {
-    return this.owner.drained();
+  drained(options?: WaitOptions): Promise<void> {
+    return this.owner.drained(options);
   }
 
   /**

@@ -8,7 +8,7 @@
  * message, so no frame is ever split across messages. Incoming messages go to the
  * endpoint's frame decoder as they are, so a message may hold any number of frames.
  */
-import { ConnectError, InvalidOptionError, ProtocolError } from '../errors.js';
+import { AbortError, ConnectError, type FastwayError, InvalidOptionError, ProtocolError } from '../errors.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 /** The event fields the transport reads; browsers' and `ws`'s events both have them. */
@@ -265,15 +265,21 @@ function socketError(event: WebSocketEventLike): Error {
 /**
  * Opens a WebSocket to the gateway. `create` makes the socket (the browser's global
  * `WebSocket`, or `ws` in Node); the promise settles once it is open, or rejects with
- * `ConnectError` when it fails or takes longer than `timeoutMs` (after the socket closed).
+ * `ConnectError` when it fails or takes longer than `timeoutMs`, or `AbortError` when
+ * `signal` aborts (after the socket closed).
  */
 export function connectWebSocket(
   url: string,
   timeoutMs: number,
   create: (url: string) => WebSocketLike,
   drainDetection: DrainDetection,
+  signal?: AbortSignal,
 ): Promise<WebSocketTransport> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new AbortError(`connecting to ${url} was aborted`, { cause: signal.reason }));
+      return;
+    }
     let socket: WebSocketLike;
     try {
       socket = create(url);
@@ -281,11 +287,12 @@ export function connectWebSocket(
       reject(new ConnectError(`cannot connect to ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
       return;
     }
-    let failure: ConnectError | null = null;
-    const fail = (err: ConnectError): void => {
+    let failure: FastwayError | null = null;
+    const fail = (err: FastwayError): void => {
       if (failure !== null) return;
       failure = err;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       if (typeof socket.terminate === 'function') socket.terminate();
       else socket.close();
     };
@@ -306,7 +313,9 @@ export function connectWebSocket(
         }
       },
     };
+    const onAbort = (): void => fail(new AbortError(`connecting to ${url} was aborted`, { cause: signal?.reason }));
     const detach = (): void => {
+      signal?.removeEventListener('abort', onAbort);
       socket.removeEventListener('open', listener);
       socket.removeEventListener('error', listener);
       socket.removeEventListener('close', listener);
@@ -315,5 +324,6 @@ export function connectWebSocket(
     socket.addEventListener('open', listener);
     socket.addEventListener('error', listener);
     socket.addEventListener('close', listener);
+    signal?.addEventListener('abort', onAbort);
   });
 }

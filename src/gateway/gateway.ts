@@ -4,6 +4,7 @@ import { InvalidOptionError, ListenError, ProtocolError, type ProtocolErrorCode 
 import { CommandType, commandFrameSize, parseCommand, type Command, encodePing, writeCommand } from '../protocol/command.js';
 import { createChallenge, HANDSHAKE_REPLY_SIZE, verifyHandshakeReply, decodeHandshakeReply } from '../protocol/handshake.js';
 import type { GatewaySocket } from './gateway-socket.js';
+import { rejectUnknownKeys } from '../known-keys.js';
 import { IdAllocator } from './id-allocator.js';
 import { LogRateLimiter } from './log-rate-limiter.js';
 import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
@@ -159,6 +160,8 @@ export class Gateway {
    */
   async listen(addresses: ListenAddresses): Promise<BoundAddresses> {
     if (this.closing) throw new ListenError('ERR_LISTEN', 'the gateway is closed');
+    if (addresses === null || typeof addresses !== 'object') throw new InvalidOptionError('addresses', 'must be an object: { client?, server?, clientWs? }');
+    rejectUnknownKeys(addresses, ['client', 'server', 'clientWs']);
     const result: BoundAddresses = {};
     const opened: Server[] = [];
     const { client, server } = this.options;

@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import { MIN_MAX_PACKET_SIZE } from '../protocol/command.js';
 import { DEFAULT_MAX_PACKET_SIZE, MAX_U32 } from '../protocol/frame.js';
 import { integerOption as integer } from '../values/integer.js';
+import { rejectUnknownKeys } from '../known-keys.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type GatewayLogger, silentLogger } from './logger.js';
 import { type ResolvedTls, resolveTls, type ServerTlsOptions, type TlsOptions } from './tls.js';
@@ -179,11 +180,28 @@ function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['web
   return { path, origins: allowed };
 }
 
+/** The keys each part of {@link GatewayOptions} may have; any other is rejected (a typo must not pass as a default). */
+const GATEWAY_KEYS = ['maxPacketSize', 'client', 'server', 'logger', 'busyPollMicros'];
+const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'tls', 'webSocket'];
+const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'tls'];
+const WEBSOCKET_KEYS = ['path', 'origins'];
+
+/** Checks that `value`, if given, is an object with only `known` keys. */
+function section(value: unknown, path: string, known: readonly string[]): void {
+  if (value === undefined) return;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(path, 'must be an object');
+  rejectUnknownKeys(value, known, `${path}.`);
+}
+
 /** Applies defaults to `options` and validates every field; never mutates the input. */
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', 'must be an object with at least server.authKey');
   }
+  rejectUnknownKeys(options, GATEWAY_KEYS);
+  section(options.client, 'client', CLIENT_KEYS);
+  section(options.server, 'server', SERVER_KEYS);
+  section(options.client?.webSocket, 'client.webSocket', WEBSOCKET_KEYS);
   const L = GATEWAY_LIMITS;
   const D = GATEWAY_DEFAULTS;
   const c = options.client ?? {};

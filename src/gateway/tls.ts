@@ -1,6 +1,7 @@
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { InvalidOptionError } from '../errors.js';
+import { rejectUnknownKeys } from '../known-keys.js';
 
 /** A PEM text, as a string or as the bytes of a file. */
 export type Pem = string | Uint8Array;
@@ -51,6 +52,7 @@ export function resolveTls(name: string, value: unknown, allowCa: boolean): Reso
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidOptionError(name, 'must be an object { cert, key' + (allowCa ? ', ca? }' : ' }'));
   }
+  rejectUnknownKeys(value, ['cert', 'key', 'ca'], `${name}.`);
   const v = value as { cert?: unknown; key?: unknown; ca?: unknown };
   const resolved: ResolvedTls = { cert: pem(`${name}.cert`, v.cert), key: pem(`${name}.key`, v.key) };
   if (v.ca !== undefined) {

@@ -1,5 +1,6 @@
 /** Whole numbers, as options (JavaScript values) and as text (flags, variables). Pure. */
 import { InvalidOptionError } from '../errors.js';
+import { describeValue } from './describe-value.js';
 
 /** An inclusive accepted range. */
 export interface Range {
@@ -15,7 +16,7 @@ export interface Range {
 export function integerOption(name: string, value: unknown, fallback: number, range: Range): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new InvalidOptionError(name, `must be an integer from ${range.min} to ${range.max}, got ${String(value)}`);
+    throw new InvalidOptionError(name, `must be an integer from ${range.min} to ${range.max}, got ${describeValue(value)}`);
   }
   return value;
 }
