@@ -108,6 +108,15 @@ describe('the config file', () => {
       'server-tls-cert': 's.crt',
       'server-tls-key': 's.key',
       'server-tls-ca': 'ca.crt',
+      workers: '2',
+      cluster: 'rediss://cache.internal:6380/1',
+      'cluster-name': 'eu-1',
+      'gateway-id': 'gw-1',
+      'advertise-client-addr': 'play.example.com:7000',
+      'advertise-client-ws-url': 'wss://play.example.com/',
+      'advertise-server-addr': '10.0.0.5:7001',
+      'cluster-heartbeat': '1s',
+      'cluster-ttl': '5s',
     };
     assert.deepEqual(Object.keys(samples).sort(), FLAGS.map((f) => f.name).sort(), 'a sample for every flag');
     const fromFlags = configFrom(Object.entries(samples).flatMap(([k, v]) => [`--${k}`, v]), {}, {});

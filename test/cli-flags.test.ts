@@ -67,6 +67,15 @@ const FLAG_TARGETS: Record<string, { get: (c: CliConfig) => unknown; text: strin
   'server-tls-cert': { get: (c) => c.serverTlsCert, text: 'server.crt', value: 'server.crt' },
   'server-tls-key': { get: (c) => c.serverTlsKey, text: 'server.key', value: 'server.key' },
   'server-tls-ca': { get: (c) => c.serverTlsCa, text: 'ca.crt', value: 'ca.crt' },
+  workers: { get: (c) => c.workers, text: '3', value: 3 },
+  cluster: { get: (c) => c.cluster, text: 'redis://10.0.0.9:6379/2', value: 'redis://10.0.0.9:6379/2' },
+  'cluster-name': { get: (c) => c.clusterName, text: 'eu-1', value: 'eu-1' },
+  'gateway-id': { get: (c) => c.gatewayId, text: 'gw-7', value: 'gw-7' },
+  'advertise-client-addr': { get: (c) => c.advertiseClientAddr, text: 'play.example.com:7000', value: 'play.example.com:7000' },
+  'advertise-client-ws-url': { get: (c) => c.advertiseClientWsUrl, text: 'wss://play.example.com/ws', value: 'wss://play.example.com/ws' },
+  'advertise-server-addr': { get: (c) => c.advertiseServerAddr, text: 'tls://10.0.0.5:7001', value: 'tls://10.0.0.5:7001' },
+  'cluster-heartbeat': { get: (c) => c.clusterHeartbeat, text: '1s', value: 1000 },
+  'cluster-ttl': { get: (c) => c.clusterTtl, text: '10s', value: 10_000 },
 };
 
 /** The numeric flags and the gateway range each must accept, exactly. */
@@ -127,6 +136,11 @@ describe('parseCommandLine', () => {
       logFormat: 'json',
       client: {},
       server: {},
+      cluster: null,
+      clusterName: 'fastway',
+      clusterHeartbeat: 2000,
+      clusterTtl: 6000,
+      workers: null,
     });
     const resolved = resolveGatewayOptions(toGatewayOptions(c, ['k'], silentLogger));
     assert.equal(resolved.maxPacketSize, GATEWAY_DEFAULTS.maxPacketSize);

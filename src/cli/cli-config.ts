@@ -3,6 +3,8 @@
  * the command's own (addresses, drain, logging). Gateway options left unset take the
  * gateway's defaults (`GATEWAY_DEFAULTS`).
  */
+import { DEFAULT_CLUSTER_NAME } from '../cluster/cluster-keys.js';
+import { REGISTRATION_DEFAULTS } from '../cluster/gateway-registration.js';
 import type { ClientListenerOptions, ServerListenerOptions } from '../gateway/options.js';
 
 /** pino's levels, plus `silent`. */
@@ -51,6 +53,21 @@ export interface CliConfig {
   client: Omit<ClientListenerOptions, 'tls' | 'webSocket'>;
   /** Server listener options; whatever a flag sets here is handed to the gateway as it is. */
   server: Omit<ServerListenerOptions, 'authKey' | 'authKeysById' | 'tls'>;
+  /** The registry's URL (`--cluster`, `redis://…`); null when the gateway runs on its own. */
+  cluster: string | null;
+  /** The prefix of the registry's keys. */
+  clusterName: string;
+  /** The gateway's ID in the registry; unset: the host name and a random suffix. */
+  gatewayId?: string;
+  /** What the gateway advertises in the registry instead of its bound addresses. */
+  advertiseClientAddr?: string;
+  advertiseClientWsUrl?: string;
+  advertiseServerAddr?: string;
+  /** ms between two writes of the gateway's record, and how long it lives without one. */
+  clusterHeartbeat: number;
+  clusterTtl: number;
+  /** Gateway processes to run (`--workers`); null: this process is the gateway. */
+  workers: number | null;
 }
 
 /** Defaults of the listen addresses and of the drain. */
@@ -75,5 +92,10 @@ export function defaultConfig(): CliConfig {
     logFormat: 'json',
     client: {},
     server: {},
+    cluster: null,
+    clusterName: DEFAULT_CLUSTER_NAME,
+    clusterHeartbeat: REGISTRATION_DEFAULTS.heartbeatInterval,
+    clusterTtl: REGISTRATION_DEFAULTS.ttl,
+    workers: null,
   };
 }

@@ -8,7 +8,9 @@ import { formatByteSize, parseByteSize } from '../values/byte-size.js';
 import { formatDuration, parseDuration } from '../values/duration.js';
 import { parseHostPort } from '../values/host-port.js';
 import { parseCount, type Range } from '../values/integer.js';
+import { checkRedisUrl, redactRedisUrl } from '../cluster/redis-connection.js';
 import { Invalid, type ValueKind } from './flag-builder.js';
+import { MAX_WORKERS, parseWorkers } from './workers.js';
 
 /** What `--print-config` shows in place of each secret. */
 export const REDACTED = '<redacted>';
@@ -125,4 +127,51 @@ export const secretKeys: ValueKind<string[]> = {
   },
   show: (keys) => (keys.length === 0 ? 'none' : `${keys.length} keys`),
   json: (keys) => keys.map(() => REDACTED),
+};
+
+/** A registry URL, `redis://host:port[/db]` or `rediss://…`, or the word `off` (held as `null`); a password in it is redacted when shown. */
+export const redisUrlOrOff: ValueKind<string | null> = {
+  placeholder: '<url>',
+  accepts: 'redis://host:port[/db], rediss://host:port[/db], or off',
+  parse: (text) => (text === 'off' ? null : isRedisUrl(text) ? text : new Invalid('must be redis://host:port[/db], rediss://host:port[/db], or off')),
+  show: (url) => (url === null ? 'off' : redactRedisUrl(url)),
+  json: (url) => (url === null ? 'off' : redactRedisUrl(url)),
+};
+
+function isRedisUrl(text: string): boolean {
+  try {
+    checkRedisUrl('', text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A name that must match `pattern`, described by `rule` (cluster names, gateway IDs). */
+export function identifier(pattern: RegExp, rule: string): ValueKind<string | undefined> {
+  return {
+    placeholder: '<name>',
+    accepts: rule,
+    parse: (text) => (pattern.test(text) ? text : new Invalid(`must be ${rule}`)),
+    show: (name) => name ?? 'none',
+    json: (name) => name ?? null,
+  };
+}
+
+/** An address as others reach it, kept as written: `host:port`, `tls://host:port`, or a `ws://`/`wss://` URL. */
+export const advertisedAddress: ValueKind<string | undefined> = {
+  placeholder: '<address>',
+  accepts: 'host:port, tls://host:port, ws://… or wss://…',
+  parse: (text) => (/^(tls:\/\/)?[^\s/]+:\d{1,5}$|^wss?:\/\/\S+$/.test(text) ? text : new Invalid('must be host:port, tls://host:port, or a ws:// or wss:// URL')),
+  show: (text) => text ?? 'the bound address',
+  json: (text) => text ?? null,
+};
+
+/** `--workers`: a number of processes, `auto` (one per core), or `off` (held as `null`). */
+export const workerCount: ValueKind<number | null> = {
+  placeholder: '<n|auto>',
+  accepts: `1 to ${MAX_WORKERS}, auto (one per core), or off`,
+  parse: (text) => (text === 'off' ? null : parseWorkers(text) ?? new Invalid(`must be a number of workers from 1 to ${MAX_WORKERS}, auto, or off`)),
+  show: (n) => (n === null ? 'off' : String(n)),
+  json: (n) => (n === null ? 'off' : n),
 };

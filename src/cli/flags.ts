@@ -18,8 +18,25 @@ import {
   LOG_FORMATS,
   LOG_LEVELS,
 } from './cli-config.js';
+import { CLUSTER_NAME, CLUSTER_NAME_RULE, DEFAULT_CLUSTER_NAME, GATEWAY_ID, GATEWAY_ID_RULE } from '../cluster/cluster-keys.js';
+import { HEARTBEAT_RANGE, REGISTRATION_DEFAULTS, TTL_RANGE } from '../cluster/gateway-registration.js';
 import { defineFlag, type FlagSpec } from './flag-builder.js';
-import { address, addressOrOff, byteSize, choice, count, duration, filePath, origins, secretKeys, webSocketPath } from './flag-values.js';
+import {
+  address,
+  addressOrOff,
+  advertisedAddress,
+  byteSize,
+  choice,
+  count,
+  duration,
+  filePath,
+  identifier,
+  origins,
+  redisUrlOrOff,
+  secretKeys,
+  webSocketPath,
+  workerCount,
+} from './flag-values.js';
 
 /** The `--metrics-addr` value that turns the metrics listener off. */
 export const METRICS_OFF = 'off';
@@ -259,6 +276,86 @@ export const FLAGS: readonly FlagSpec[] = [
     default: 'json',
     set: (c, v) => (c.logFormat = v),
     get: (c) => c.logFormat,
+  }),
+  defineFlag({
+    name: 'workers',
+    description:
+      'Run this many gateway processes (auto: one per core). They share the client listeners; worker k binds --server-addr port P + k ' +
+      '(port 0: a free port each) and registers as <gateway-id>-<k>. The metrics listener serves all of them.',
+    value: workerCount,
+    default: null,
+    set: (c, v) => (c.workers = v),
+    get: (c) => c.workers,
+  }),
+  defineFlag({
+    name: 'cluster',
+    description:
+      'The registry (Redis) of a cluster of gateways: the gateway registers there, refreshes its record on a heartbeat and announces join, drain and leave, ' +
+      'so that game servers (joinCluster) and placement (pickGateway) follow it. Traffic never waits on Redis.',
+    value: redisUrlOrOff,
+    default: null,
+    set: (c, v) => (c.cluster = v),
+    get: (c) => c.cluster,
+  }),
+  defineFlag({
+    name: 'cluster-name',
+    description: 'The cluster: the prefix of every registry key, so that several clusters can share one Redis.',
+    value: identifier(CLUSTER_NAME, CLUSTER_NAME_RULE),
+    default: DEFAULT_CLUSTER_NAME,
+    set: (c, v) => (c.clusterName = v!),
+    get: (c) => c.clusterName,
+  }),
+  defineFlag({
+    name: 'gateway-id',
+    description: 'The gateway ID in the registry; a second live gateway with the same ID refuses to start.',
+    value: identifier(GATEWAY_ID, GATEWAY_ID_RULE),
+    default: undefined,
+    defaultText: 'host name and a random suffix',
+    set: (c, v) => (c.gatewayId = v),
+    get: (c) => c.gatewayId,
+  }),
+  defineFlag({
+    name: 'advertise-client-addr',
+    description: 'The client address game clients are given (host:port, tls://host:port); needed with --cluster when --client-addr is a wildcard.',
+    value: advertisedAddress,
+    default: undefined,
+    defaultText: 'the bound address',
+    set: (c, v) => (c.advertiseClientAddr = v),
+    get: (c) => c.advertiseClientAddr,
+  }),
+  defineFlag({
+    name: 'advertise-client-ws-url',
+    description: 'The WebSocket URL browsers are given (ws://…, wss://…); needed with --cluster when --client-ws-addr is a wildcard.',
+    value: advertisedAddress,
+    default: undefined,
+    defaultText: 'the bound address',
+    set: (c, v) => (c.advertiseClientWsUrl = v),
+    get: (c) => c.advertiseClientWsUrl,
+  }),
+  defineFlag({
+    name: 'advertise-server-addr',
+    description: 'The server address game servers link to (host:port, tls://host:port); needed with --cluster when --server-addr is a wildcard.',
+    value: advertisedAddress,
+    default: undefined,
+    defaultText: 'the bound address',
+    set: (c, v) => (c.advertiseServerAddr = v),
+    get: (c) => c.advertiseServerAddr,
+  }),
+  defineFlag({
+    name: 'cluster-heartbeat',
+    description: 'How often the gateway rewrites its registry record.',
+    value: duration(HEARTBEAT_RANGE),
+    default: REGISTRATION_DEFAULTS.heartbeatInterval,
+    set: (c, v) => (c.clusterHeartbeat = v),
+    get: (c) => c.clusterHeartbeat,
+  }),
+  defineFlag({
+    name: 'cluster-ttl',
+    description: 'How long the record lives without a heartbeat: a gateway killed outright leaves the registry this long after its last one. At least twice --cluster-heartbeat.',
+    value: duration(TTL_RANGE),
+    default: REGISTRATION_DEFAULTS.ttl,
+    set: (c, v) => (c.clusterTtl = v),
+    get: (c) => c.clusterTtl,
   }),
 ];
 

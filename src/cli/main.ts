@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { FastwayError, InvalidOptionError } from '../errors.js';
 import { type BoundAddress, Gateway } from '../gateway/gateway.js';
 import { GatewayMetrics, MetricsServer } from '../gateway/metrics.js';
+import { GatewayDirectory } from '../cluster/gateway-directory.js';
 import type { CliConfig } from './cli-config.js';
 import { effectiveConfig, parseCommandLine } from './command-line.js';
 import { toGatewayOptions } from './gateway-options.js';
@@ -26,6 +27,9 @@ import { StopSignals, signalExitCode } from './stop-signals.js';
 import { hasTls, readTlsFiles } from './tls-files.js';
 import { formatDuration } from '../values/duration.js';
 import { formatHostPort as formatAddress } from '../values/host-port.js';
+import { ClusterMember, defaultGatewayId, gatewaysRoute, withPort } from './cluster-member.js';
+import { clusterStatus, parseClusterStatusArgs } from './cluster-status.js';
+import { Primary, shareMetricsWithPrimary, tellPrimary, workerServerAddress, workerSlot, type WorkerSlot } from './workers.js';
 
 const EXIT_OK = 0;
 const EXIT_RUNTIME = 1;
@@ -44,7 +48,10 @@ function generateAuthKey(): string {
 
 const readText = (path: string): string => readFileSync(path, 'utf8');
 
-const say = (line: string): void => void process.stdout.write(`fastway: ${line}\n`);
+/** The `--workers` slot this process runs in, or null. */
+const slot: WorkerSlot | null = workerSlot();
+
+const say = (line: string): void => void process.stdout.write(`fastway: ${slot === null ? '' : `worker ${slot.index}: `}${line}\n`);
 
 function fail(code: number, message: string): void {
   process.stderr.write(`fastway: ${message}\n`);
@@ -79,6 +86,8 @@ function printConfig(config: CliConfig): void {
 class Service {
   private readonly gateway: Gateway;
   private metricsServer: MetricsServer | null = null;
+  /** The gateway's registration with `--cluster`. */
+  private member: ClusterMember | null = null;
   private pidFileWritten = false;
   private readonly signals = new StopSignals();
   /** Resolves with whether the gateway started; a stop waits for it. */
@@ -112,7 +121,9 @@ class Service {
     } else if (action === 'force') {
       this.logger.warn({ event: 'forced_exit', signal, liveConnections: this.gateway.stats.liveConnections }, 'second stop signal: exiting now');
       this.removePidFile();
-      process.exit(signalExitCode(signal));
+      // Delete the registry record on the way out, but never wait long for Redis.
+      const left = this.member === null ? Promise.resolve() : this.member.leave();
+      void Promise.race([left, new Promise((resolve) => setTimeout(resolve, 300))]).then(() => process.exit(signalExitCode(signal)));
     } else {
       void this.drainAndExit(signal);
     }
@@ -148,18 +159,54 @@ class Service {
     try {
       const bound = await this.gateway.listen({
         client: config.clientAddr,
-        server: config.serverAddr,
+        server: slot === null ? config.serverAddr : await workerServerAddress(config.serverAddr, slot.index),
         ...(config.clientWsAddr !== null && { clientWs: config.clientWsAddr }),
       });
+      const clientTls = config.clientTlsCert !== undefined;
+      if (config.cluster !== null) {
+        const baseId = config.gatewayId ?? defaultGatewayId();
+        this.member = await ClusterMember.join(
+          {
+            url: config.cluster,
+            name: config.clusterName,
+            gatewayId: slot === null ? baseId : `${baseId}-${slot.index}`,
+            ...(config.advertiseClientAddr !== undefined && { advertiseClientAddr: config.advertiseClientAddr }),
+            ...(config.advertiseClientWsUrl !== undefined && { advertiseClientWsUrl: config.advertiseClientWsUrl }),
+            // A worker's server port is its own: the advertised host with the port it bound.
+            ...(config.advertiseServerAddr !== undefined && {
+              advertiseServerAddr: slot === null ? config.advertiseServerAddr : withPort(config.advertiseServerAddr, bound.server!.port),
+            }),
+            heartbeatInterval: config.clusterHeartbeat,
+            ttl: config.clusterTtl,
+            ...(slot !== null && { instance: slot.instance }),
+          },
+          this.gateway,
+          {
+            client: bound.client!,
+            server: bound.server!,
+            ...(bound.clientWs && { clientWs: bound.clientWs }),
+            clientTls,
+            serverTls: config.serverTlsCert !== undefined,
+            clientWsPath: config.clientWsPath,
+          },
+          packageVersion(),
+          this.logger,
+        );
+      }
       let metrics: BoundAddress | undefined;
-      if (config.metricsAddr !== null) {
-        this.metricsServer = new MetricsServer(new GatewayMetrics(this.gateway), {
+      const gatewayMetrics = new GatewayMetrics(this.gateway);
+      if (slot !== null) {
+        shareMetricsWithPrimary(gatewayMetrics.registry); // the primary serves /metrics for every worker
+      } else if (config.metricsAddr !== null) {
+        const member = this.member;
+        this.metricsServer = new MetricsServer(gatewayMetrics, {
           address: config.metricsAddr,
           ready: () => this.gateway.ready,
+          ...(member !== null && { routes: new Map([['/cluster/gateways', () => member.gatewaysRoute()]]) }),
         });
         metrics = await this.metricsServer.listen();
       }
-      if (config.pidFile !== undefined) {
+      if (config.pidFile !== undefined && slot === null) {
         try {
           writePidFile(config.pidFile);
         } catch (err) {
@@ -169,7 +216,6 @@ class Service {
       }
       const client = formatAddress(bound.client!);
       const server = formatAddress(bound.server!);
-      const clientTls = config.clientTlsCert !== undefined;
       const ws = bound.clientWs && `${clientTls ? 'wss' : 'ws'}://${formatAddress(bound.clientWs)}${config.clientWsPath}`;
       const metricsUrl = metrics && `http://${formatAddress(metrics)}/metrics`;
       const { keys } = this;
@@ -189,14 +235,17 @@ class Service {
       if (ws !== undefined) say(`listening for WebSocket game clients on ${ws}`);
       say(`listening for game servers on ${server}${config.serverTlsCert === undefined ? '' : config.serverTlsCa === undefined ? ' (TLS)' : ' (mutual TLS)'}`);
       if (metricsUrl !== undefined) say(`metrics on ${metricsUrl}`);
+      if (this.member !== null) say(`registered as gateway ${this.member.gatewayId} in cluster ${config.clusterName}`);
+      tellPrimary({ fastway: 'ready', server });
       return true;
     } catch (err) {
       for (const signal of STOP_SIGNALS) process.off(signal, this.onStopSignal);
       process.off('SIGHUP', this.onHangup);
+      await this.member?.leave();
       await this.metricsServer?.close();
       await this.gateway.close();
       this.removePidFile();
-      fail(EXIT_RUNTIME, messageOf(err));
+      fail(err instanceof InvalidOptionError ? EXIT_USAGE : EXIT_RUNTIME, messageOf(err));
       return false;
     }
   }
@@ -206,6 +255,8 @@ class Service {
     if (!(await this.started)) return; // the start failed and is already on its way out
     const live = this.gateway.stats.liveConnections;
     const timeout = this.config.drainTimeout;
+    const marked = this.member?.drain(); // the registry says draining at once: no new placements or links
+    tellPrimary({ fastway: 'draining' });
     const drained = this.gateway.drain(timeout); // readiness is off from here on
     say(
       `${signal}: draining; ${live} live virtual connection${live === 1 ? '' : 's'} may go on for up to ` +
@@ -219,6 +270,8 @@ class Service {
       this.logger.error({ event: 'drain_failed', err: messageOf(err) }, 'error while draining');
       code = EXIT_RUNTIME;
     }
+    await marked;
+    await this.member?.leave(); // the record is deleted: servers drop the link at once
     await this.metricsServer?.close();
     this.removePidFile();
     this.logger.info({ event: 'stopped' }, 'gateway stopped');
@@ -231,7 +284,31 @@ class Service {
   }
 }
 
+/** `--workers` in the primary: one gateway process per worker, supervised; the metrics listener for them all. */
+async function runPrimary(config: CliConfig, keys: ServerKeys, logger: Logger): Promise<void> {
+  if (keys.generated !== undefined) {
+    say('no server auth key configured (--server-auth-key or FASTWAY_SERVER_AUTH_KEY), so one was');
+    say('generated for this run only; game servers must authenticate with it:');
+    say(`server auth key: ${keys.generated}`);
+    process.env.FASTWAY_SERVER_AUTH_KEY = keys.generated; // every worker uses the same one
+  }
+  // Every worker registers as <id>-<k> under one base ID.
+  if (config.cluster !== null && config.gatewayId === undefined) process.env.FASTWAY_GATEWAY_ID = defaultGatewayId();
+  let directory: GatewayDirectory | null = null;
+  if (config.cluster !== null && config.metricsAddr !== null) {
+    directory = await GatewayDirectory.open({ redis: config.cluster, clusterName: config.clusterName, logger });
+  }
+  const routes = directory === null ? undefined : new Map([['/cluster/gateways', () => gatewaysRoute(directory)]]);
+  const primary = new Primary({ workers: config.workers!, metricsAddr: config.metricsAddr, logger, say, ...(routes && { routes }) });
+  if (config.pidFile !== undefined) writePidFile(config.pidFile);
+  await primary.start(() => {
+    if (config.pidFile !== undefined) removePidFile(config.pidFile);
+    return directory?.close();
+  });
+}
+
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'cluster') return clusterCommand(argv.slice(1));
   let command;
   try {
     command = parseCommandLine(argv, process.env, readText);
@@ -251,10 +328,34 @@ async function main(argv: readonly string[]): Promise<void> {
     if (command.action === 'print-config') return printConfig(command.config);
     const keys = serverKeys(command.config);
     const logger = createLogger(command.config.logLevel, command.config.logFormat);
+    if (command.config.workers !== null && slot === null) {
+      logger.info({ event: 'starting', version: packageVersion(), workers: command.config.workers, config: effectiveConfig(command.config) }, 'fastway starting its workers');
+      return await runPrimary(command.config, keys, logger);
+    }
     logger.info({ event: 'starting', version: packageVersion(), config: effectiveConfig(command.config) }, 'fastway starting');
     await new Service(command.config, keys, logger).start();
+    // A worker that could not start leaves at once (its IPC channel would keep it alive).
+    if (slot !== null && process.exitCode !== undefined && process.exitCode !== 0) process.exit(process.exitCode);
   } catch (err) {
     if (err instanceof InvalidOptionError) return fail(EXIT_USAGE, err.message);
+    if (err instanceof FastwayError) return fail(EXIT_RUNTIME, err.message);
+    throw err;
+  }
+}
+
+/** `fastway cluster status --cluster redis://…`. */
+async function clusterCommand(argv: readonly string[]): Promise<void> {
+  if (argv[0] !== 'status') return fail(EXIT_USAGE, `unknown cluster command ${JSON.stringify(argv[0] ?? '')}: the one there is is fastway cluster status --cluster redis://…`);
+  let args;
+  try {
+    args = parseClusterStatusArgs(argv.slice(1), process.env);
+  } catch (err) {
+    if (err instanceof InvalidOptionError) return fail(EXIT_USAGE, err.message);
+    throw err;
+  }
+  try {
+    process.exitCode = await clusterStatus(args, (text) => process.stdout.write(text));
+  } catch (err) {
     if (err instanceof FastwayError) return fail(EXIT_RUNTIME, err.message);
     throw err;
   }

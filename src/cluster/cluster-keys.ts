@@ -7,8 +7,12 @@ import { InvalidOptionError } from '../errors.js';
 /** The default cluster name: the prefix of every key. */
 export const DEFAULT_CLUSTER_NAME = 'fastway';
 
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const GATEWAY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** What a cluster name may be. */
+export const CLUSTER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export const CLUSTER_NAME_RULE = "1 to 64 letters, digits, '_', '.' or '-'";
+/** What a gateway ID may be. */
+export const GATEWAY_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const GATEWAY_ID_RULE = "1 to 128 letters, digits, '_', '.', ':' or '-'";
 
 /** The names a cluster uses in Redis. */
 export interface ClusterKeys {
@@ -27,8 +31,8 @@ export interface ClusterKeys {
 /** Checks a cluster name (`option` names it in the error). */
 export function checkClusterName(option: string, name: unknown): string {
   if (name === undefined) return DEFAULT_CLUSTER_NAME;
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw new InvalidOptionError(option, `must be 1 to 64 letters, digits, '_', '.' or '-', got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || !CLUSTER_NAME.test(name)) {
+    throw new InvalidOptionError(option, `must be ${CLUSTER_NAME_RULE}, got ${JSON.stringify(name)}`);
   }
   return name;
 }
@@ -36,7 +40,7 @@ export function checkClusterName(option: string, name: unknown): string {
 /** Checks a gateway ID (`option` names it in the error). */
 export function checkGatewayId(option: string, id: unknown): string {
   if (typeof id !== 'string' || !GATEWAY_ID.test(id)) {
-    throw new InvalidOptionError(option, `must be 1 to 128 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(id)}`);
+    throw new InvalidOptionError(option, `must be ${GATEWAY_ID_RULE}, got ${JSON.stringify(id)}`);
   }
   return id;
 }

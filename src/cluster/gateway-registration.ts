@@ -57,6 +57,9 @@ export interface GatewayRegistrationOptions {
 
 /** Every default of the registration, in one place. */
 export const REGISTRATION_DEFAULTS = { heartbeatInterval: 2000, ttl: 6000, connectTimeout: 5000 } as const;
+/** Accepted heartbeat intervals and TTLs, in ms (the TTL must also be at least twice the heartbeat). */
+export const HEARTBEAT_RANGE = { min: 10, max: 60_000 } as const;
+export const TTL_RANGE = { min: 20, max: 600_000 } as const;
 
 /**
  * Writes the record with a TTL unless another instance holds the ID.
@@ -117,8 +120,8 @@ export class GatewayRegistration {
     const name = checkClusterName('clusterName', options.clusterName);
     const gatewayId = checkGatewayId('gatewayId', options.gatewayId);
     const D = REGISTRATION_DEFAULTS;
-    const heartbeatInterval = duration('heartbeatInterval', options.heartbeatInterval, D.heartbeatInterval, 10, 60_000);
-    const ttl = duration('ttl', options.ttl, D.ttl, heartbeatInterval * 2, 600_000);
+    const heartbeatInterval = duration('heartbeatInterval', options.heartbeatInterval, D.heartbeatInterval, HEARTBEAT_RANGE.min, HEARTBEAT_RANGE.max);
+    const ttl = duration('ttl', options.ttl, D.ttl, Math.max(TTL_RANGE.min, heartbeatInterval * 2), TTL_RANGE.max);
     const connectTimeout = duration('connectTimeout', options.connectTimeout, D.connectTimeout, 1, 600_000);
     if (typeof options.serverAddr !== 'string' || options.serverAddr === '') throw new InvalidOptionError('serverAddr', 'is required');
     if (typeof options.load !== 'function') throw new InvalidOptionError('load', 'must be a function returning { clients, liveConnections }');

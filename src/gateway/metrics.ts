@@ -78,10 +78,21 @@ export class GatewayMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: p });
   }
 
+  /** The content type of {@link text}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
   /** The metrics in the Prometheus text format. */
   text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** What {@link MetricsServer} serves at `/metrics`: a {@link GatewayMetrics}, or the `--workers` primary's aggregate. */
+export interface MetricsSource {
+  readonly contentType: string;
+  text(): Promise<string>;
 }
 
 /** Options of {@link MetricsServer}. */
@@ -90,17 +101,22 @@ export interface MetricsServerOptions {
   address: string;
   /** Tells whether the gateway is ready (accepting, not draining); `/readyz` answers 503 otherwise. */
   ready: () => boolean;
+  /** More GET paths, answered with the JSON the route resolves with (such as `/cluster/gateways`). */
+  routes?: ReadonlyMap<string, JsonRoute>;
 }
+
+/** An extra path of {@link MetricsServer}: its status and a JSON body. */
+export type JsonRoute = () => Promise<{ status: number; body: unknown }>;
 
 /**
  * A small HTTP listener for operators: `/metrics` (Prometheus), `/healthz` (the process
- * answers) and `/readyz` (accepting connections and not draining).
+ * answers), `/readyz` (accepting connections and not draining), and any `routes` given.
  */
 export class MetricsServer {
   private server: Server | null = null;
 
   constructor(
-    private readonly metrics: GatewayMetrics,
+    private readonly metrics: MetricsSource,
     private readonly options: MetricsServerOptions,
   ) {}
 
@@ -138,12 +154,15 @@ export class MetricsServer {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
       } else if (path === '/metrics') {
         const body = await this.metrics.text();
-        res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body);
+        res.writeHead(200, { 'content-type': this.metrics.contentType }).end(body);
       } else if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       } else if (path === '/readyz') {
         const ready = this.options.ready();
         res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      } else if (this.options.routes?.has(path!)) {
+        const { status, body } = await this.options.routes.get(path!)!();
+        res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       }
