@@ -33,12 +33,15 @@ export interface ListenAddresses {
   clientWs?: string;
 }
 
-/** The addresses {@link Gateway.listen} bound, by listener. */
-export interface BoundAddresses {
-  client?: BoundAddress;
-  server?: BoundAddress;
-  clientWs?: BoundAddress;
-}
+/**
+ * The addresses {@link Gateway.listen} bound, by listener: one for each address it was
+ * given. For `listen({ client: '0.0.0.0:7000' })` the type is `{ client: BoundAddress }`,
+ * so `bound.client.port` needs no `!`; an address that may be `undefined` gives
+ * `BoundAddress | undefined`.
+ */
+export type BoundAddresses<A extends ListenAddresses = ListenAddresses> = {
+  -readonly [K in keyof A & keyof ListenAddresses]-?: undefined extends A[K] ? BoundAddress | undefined : BoundAddress;
+};
 
 /** New certificates for {@link Gateway.updateTls}; a listener not named keeps its own. */
 export interface TlsUpdate {
@@ -158,11 +161,11 @@ export class Gateway {
    * to. Rejects with a {@link ListenError} (`ERR_ADDRESS_IN_USE` when the port is taken),
    * closing any listener it opened.
    */
-  async listen(addresses: ListenAddresses): Promise<BoundAddresses> {
+  async listen<A extends ListenAddresses>(addresses: A): Promise<BoundAddresses<A>> {
     if (this.closing) throw new ListenError('ERR_LISTEN', 'the gateway is closed');
     if (addresses === null || typeof addresses !== 'object') throw new InvalidOptionError('addresses', 'must be an object: { client?, server?, clientWs? }');
     rejectUnknownKeys(addresses, ['client', 'server', 'clientWs']);
-    const result: BoundAddresses = {};
+    const result: { client?: BoundAddress; server?: BoundAddress; clientWs?: BoundAddress } = {};
     const opened: Server[] = [];
     const { client, server } = this.options;
     const onTlsError = (side: 'client' | 'server') => (err: Error, remote: string) => this.tlsFailed(side, err, remote);
@@ -201,7 +204,7 @@ export class Gateway {
       this.readPathLogged = true;
       this.logReadPath();
     }
-    return result;
+    return result as BoundAddresses<A>; // a key for each address given (checked above, one by one)
   }
 
   /**
