@@ -12,6 +12,10 @@ import { startClient } from './endpoint/attach.js';
 import type { Endpoint } from './endpoint/endpoint.js';
 import { type EndpointOptions, resolveEndpointOptions, type ServerEndpointOptions } from './endpoint/options.js';
 import { connectWebSocket, parseWebSocketAddress, type WebSocketLike } from './endpoint/websocket-transport.js';
+import { openReconnecting } from './endpoint/session/open.js';
+import type { SessionOptions } from './endpoint/session/options.js';
+import type { ReconnectOptions } from './endpoint/session/reconnect-policy.js';
+import type { GatewaySource, ReconnectingEndpoint } from './endpoint/session/reconnecting-endpoint.js';
 
 export * from './errors.js';
 export * as protocol from './protocol/index.js';
@@ -22,6 +26,12 @@ export { raw, utf8, json, defineFormat, type Format, type FormatSpec } from './e
 export { ENDPOINT_DEFAULTS, type EndpointOptions, type ServerEndpointOptions } from './endpoint/options.js';
 export type { Transport, TransportHandler } from './endpoint/transport.js';
 export { WebSocketTransport, connectWebSocket, type WebSocketLike } from './endpoint/websocket-transport.js';
+
+// Resumable sessions (docs/sessions.md).
+export { ReconnectingEndpoint, type GatewaySource, type LinkStatusEvent, type ReconnectingDialOptions } from './endpoint/session/reconnecting-endpoint.js';
+export { ResumableConnection, type SessionState, type SessionStatusEvent } from './endpoint/session/resumable-connection.js';
+export { SESSION_DEFAULTS, type SessionOptions } from './endpoint/session/options.js';
+export { RECONNECT_DEFAULTS, type ReconnectOptions } from './endpoint/session/reconnect-policy.js';
 
 type WebSocketConstructor = new (url: string) => WebSocketLike;
 
@@ -39,16 +49,44 @@ type WebSocketConstructor = new (url: string) => WebSocketLike;
  * const conn = await client.dial(1);
  * conn.send({ text: 'hi' });
  */
-export async function dialClient<T = Uint8Array>(addr: string, options?: EndpointOptions<T>): Promise<Endpoint<T>> {
-  const resolved = resolveEndpointOptions(options);
-  if (typeof addr !== 'string' || !/^wss?:\/\//i.test(addr)) {
-    throw new InvalidOptionError('addr', `in a browser the gateway is reached over WebSocket: ws://host:port/path or wss://…, got ${JSON.stringify(addr)}`);
+export function dialClient<T = Uint8Array>(addr: string, options?: BrowserDialClientOptions<T> & { reconnect?: undefined }): Promise<Endpoint<T>>;
+/**
+ * Connects as a game client that reconnects (see the Node `dialClient`): `addrs` is one
+ * `ws://`/`wss://` address, a list of them, or a function naming one.
+ */
+export function dialClient<T = Uint8Array>(
+  addrs: GatewaySource,
+  options: BrowserDialClientOptions<T> & { reconnect: ReconnectOptions },
+): Promise<ReconnectingEndpoint<T>>;
+export async function dialClient<T = Uint8Array>(addr: GatewaySource, options?: BrowserDialClientOptions<T>): Promise<Endpoint<T> | ReconnectingEndpoint<T>> {
+  const { reconnect, resumable, ...own } = options ?? {};
+  const resolved = resolveEndpointOptions<T>(own);
+  let first = true;
+  const connect = async (a: string): Promise<Endpoint<T>> => {
+    if (typeof a !== 'string' || !/^wss?:\/\//i.test(a)) {
+      throw new InvalidOptionError('addr', `in a browser the gateway is reached over WebSocket: ws://host:port/path or wss://…, got ${JSON.stringify(a)}`);
+    }
+    const url = parseWebSocketAddress(a);
+    const Socket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (typeof Socket !== 'function') throw new ConnectError(`cannot connect to ${url}: this environment has no WebSocket`);
+    const signal = first ? own.signal : undefined;
+    first = false;
+    const transport = await connectWebSocket(url, resolved.connectTimeout, (href) => new Socket(href), 'poll', signal);
+    return startClient(transport, resolved);
+  };
+  if (reconnect === undefined) {
+    if (resumable !== undefined) throw new InvalidOptionError('resumable', 'resumable dials need reconnect (e.g. { reconnect: {} })');
+    return connect(addr as string);
   }
-  const url = parseWebSocketAddress(addr);
-  const Socket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (typeof Socket !== 'function') throw new ConnectError(`cannot connect to ${url}: this environment has no WebSocket`);
-  const transport = await connectWebSocket(url, resolved.connectTimeout, (href) => new Socket(href), 'poll', options?.signal);
-  return startClient(transport, resolved);
+  return openReconnecting<T>('client', addr, { reconnect, resumable }, resolved.acceptBacklog, connect);
+}
+
+/** Options of the browser's `dialClient`: the endpoint's, plus reconnecting and resumable sessions. */
+export interface BrowserDialClientOptions<T = Uint8Array> extends EndpointOptions<T> {
+  /** Reconnect when the link is lost (`{}`: the defaults); `dialClient` then returns a `ReconnectingEndpoint`. */
+  reconnect?: ReconnectOptions;
+  /** Limits of resumable virtual connections (with `reconnect`). */
+  resumable?: SessionOptions;
 }
 
 /**

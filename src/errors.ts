@@ -32,7 +32,17 @@ export type FastwayErrorCode =
   | 'ERR_MESSAGE_TOO_LARGE'
   | 'ERR_RECV_QUEUE_FULL'
   | 'ERR_SEND_QUEUE_FULL'
-  | 'ERR_FORMAT';
+  | 'ERR_FORMAT'
+  | SessionErrorCode;
+
+/** Codes of the resumable-session errors (docs/sessions.md). */
+export type SessionErrorCode =
+  | 'ERR_SESSION_PROTOCOL'
+  | 'ERR_SESSION_EXPIRED'
+  | 'ERR_SESSION_LOST'
+  | 'ERR_SESSION_UNSUPPORTED'
+  | 'ERR_WINDOW_FULL'
+  | 'ERR_GATEWAYS_UNREACHABLE';
 
 /** Base class of every fastway error. `code` never changes between releases. */
 export class FastwayError extends Error {
@@ -218,5 +228,72 @@ export class ListenError extends FastwayError {
   declare readonly code: ListenErrorCode;
   constructor(code: ListenErrorCode, message: string, options?: ErrorOptions) {
     super(code, message, options);
+  }
+}
+
+// ---- Resumable sessions (docs/sessions.md) ----
+
+/** A peer broke the in-band session protocol of a resumable virtual connection; the session ended. */
+export class SessionProtocolError extends FastwayError {
+  declare readonly code: 'ERR_SESSION_PROTOCOL';
+  constructor(message: string) {
+    super('ERR_SESSION_PROTOCOL', message);
+  }
+}
+
+/** A suspended resumable virtual connection was not resumed within `resumeTimeout`. */
+export class SessionExpiredError extends FastwayError {
+  declare readonly code: 'ERR_SESSION_EXPIRED';
+  constructor(timeoutMs: number) {
+    super('ERR_SESSION_EXPIRED', `the session was not resumed within ${timeoutMs} ms`);
+  }
+}
+
+/** The server no longer has the session (it restarted, or expired it): it cannot be resumed. */
+export class SessionLostError extends FastwayError {
+  declare readonly code: 'ERR_SESSION_LOST';
+  constructor(message: string) {
+    super('ERR_SESSION_LOST', message);
+  }
+}
+
+/** A resumable dial reached a server that does not speak the session protocol (or another version of it). */
+export class SessionUnsupportedError extends FastwayError {
+  declare readonly code: 'ERR_SESSION_UNSUPPORTED';
+  /** The server ID that was dialed. */
+  readonly remoteId: number;
+  constructor(remoteId: number, message: string) {
+    super('ERR_SESSION_UNSUPPORTED', message);
+    this.remoteId = remoteId;
+  }
+}
+
+/** A send would take a resumable connection's unacknowledged window past its bound; nothing was sent. */
+export class WindowFullError extends FastwayError {
+  declare readonly code: 'ERR_WINDOW_FULL';
+  constructor(what: string) {
+    super('ERR_WINDOW_FULL', `the unacknowledged window is full (${what}); wait for drained()`);
+  }
+}
+
+/** One gateway address that could not be reached, and why. */
+export interface GatewayFailure {
+  addr: string;
+  error: Error;
+}
+
+/** No gateway of the address list (or the address function) could be reached. */
+export class GatewaysUnreachableError extends FastwayError {
+  declare readonly code: 'ERR_GATEWAYS_UNREACHABLE';
+  /** Each address tried, in order, with its error. */
+  readonly failures: readonly GatewayFailure[];
+  constructor(failures: readonly GatewayFailure[]) {
+    super(
+      'ERR_GATEWAYS_UNREACHABLE',
+      failures.length === 0
+        ? 'no gateway address to try'
+        : `no gateway could be reached: ${failures.map((f) => `${f.addr}: ${f.error.message}`).join('; ')}`,
+    );
+    this.failures = failures;
   }
 }

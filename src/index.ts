@@ -71,3 +71,9 @@ export {
 } from './cluster/gateway-record.js';
 export { DEFAULT_CLUSTER_NAME } from './cluster/cluster-keys.js';
 export type { UserLocation } from './cluster/user-locator.js';
+
+// Resumable sessions (docs/sessions.md).
+export { ReconnectingEndpoint, type GatewaySource, type LinkStatusEvent, type ReconnectingDialOptions } from './endpoint/session/reconnecting-endpoint.js';
+export { ResumableConnection, type SessionState, type SessionStatusEvent } from './endpoint/session/resumable-connection.js';
+export { SESSION_DEFAULTS, type SessionOptions } from './endpoint/session/options.js';
+export { RECONNECT_DEFAULTS, type ReconnectOptions } from './endpoint/session/reconnect-policy.js';

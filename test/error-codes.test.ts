@@ -43,6 +43,12 @@ import {
   RegistryError,
   UserOfflineError,
   dialServer,
+  GatewaysUnreachableError,
+  SessionExpiredError,
+  SessionLostError,
+  SessionProtocolError,
+  SessionUnsupportedError,
+  WindowFullError,
 } from '../src/index.js';
 
 checkNoLeaks();
@@ -125,6 +131,12 @@ const SAMPLES: Record<FastwayErrorCode, FastwayError> = {
   ERR_GATEWAY_UNAVAILABLE: new GatewayUnavailableError('g', 'unknown'),
   ERR_USER_OFFLINE: new UserOfflineError('u'),
   ERR_NO_GATEWAY: new NoGatewayError('x'),
+  ERR_SESSION_PROTOCOL: new SessionProtocolError('x'),
+  ERR_SESSION_EXPIRED: new SessionExpiredError(5),
+  ERR_SESSION_LOST: new SessionLostError('x'),
+  ERR_SESSION_UNSUPPORTED: new SessionUnsupportedError(1, 'x'),
+  ERR_WINDOW_FULL: new WindowFullError('x'),
+  ERR_GATEWAYS_UNREACHABLE: new GatewaysUnreachableError([]),
 };
 
 test('every class carries the code its type names, and docs/api.md lists every code', () => {

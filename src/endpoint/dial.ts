@@ -7,6 +7,10 @@ import { type EndpointOptions, resolveEndpointOptions, resolveServerOptions, typ
 import { connectTcp } from './tcp-transport.js';
 import { checkTlsOptions, connectTls, type TlsOptions } from './tls-transport.js';
 import type { Transport } from './transport.js';
+import { openReconnecting } from './session/open.js';
+import type { SessionOptions } from './session/options.js';
+import type { ReconnectOptions } from './session/reconnect-policy.js';
+import type { GatewaySource, ReconnectingEndpoint } from './session/reconnecting-endpoint.js';
 import { connectWebSocket, isWebSocketAddress, parseWebSocketAddress, type WebSocketLike } from './websocket-transport.js';
 
 /** Options of `dialClient` in Node: the endpoint's, plus TLS settings for `tls://` and `wss://`. */
@@ -15,10 +19,34 @@ export interface DialClientOptions<T = Uint8Array> extends EndpointOptions<T> {
   tls?: TlsOptions;
 }
 
+/** Options of a `dialClient` that reconnects: the plain ones plus `reconnect` and the session limits. */
+export interface ReconnectingClientOptions<T = Uint8Array> extends DialClientOptions<T> {
+  /**
+   * Reconnect when the link to the gateway is lost (`{}`: the defaults), and allow
+   * resumable dials: `dialClient` then returns a {@link ReconnectingEndpoint}. See
+   * docs/sessions.md.
+   */
+  reconnect: ReconnectOptions;
+  /** Limits of resumable virtual connections. @default {} */
+  resumable?: SessionOptions;
+}
+
 /** Options of `dialServer` in Node: the server endpoint's, plus TLS settings for `tls://`. */
 export interface DialServerOptions<T = Uint8Array> extends ServerEndpointOptions<T> {
   /** TLS settings (`ca` to trust the gateway; `cert` and `key` for a gateway that requires them); only with `tls://`. */
   tls?: TlsOptions;
+}
+
+/** Options of a `dialServer` that accepts resumable connections, or at least reconnects. */
+export interface ResumableServerOptions<T = Uint8Array> extends DialServerOptions<T> {
+  /**
+   * Accept resumable virtual connections (`{}`: the default limits). The endpoint then
+   * reconnects when its link is lost, and `dialServer` returns a
+   * {@link ReconnectingEndpoint}. See docs/sessions.md.
+   */
+  resumable?: SessionOptions;
+  /** Reconnect when the link to the gateway is lost (implied, with the defaults, by `resumable`). */
+  reconnect?: ReconnectOptions;
 }
 
 const TLS_PREFIX = /^tls:\/\//i;
@@ -73,10 +101,30 @@ async function openTransport(
  * conn.send({ text: 'hi' });
  * console.log(await conn.receive());
  */
-export async function dialClient<T = Uint8Array>(addr: string, options?: DialClientOptions<T>): Promise<Endpoint<T>> {
-  const resolved = resolveEndpointOptions(options, NODE_KEYS);
-  const transport = await openTransport(addr, 'client', resolved.connectTimeout, options?.tls, options?.signal);
-  return startClient(transport, resolved);
+export function dialClient<T = Uint8Array>(addr: string, options?: DialClientOptions<T>): Promise<Endpoint<T>>;
+/**
+ * Connects as a game client that reconnects: with `reconnect`, `addrs` may be one address,
+ * a list (tried in order; a lost link moves on to the next) or a function naming one, and
+ * the endpoint survives lost links; its `dial(id, { resumable: true })` connections
+ * survive them too. Rejects with `GatewaysUnreachableError` when no address connects.
+ * `signal` applies to the first connect only.
+ */
+export function dialClient<T = Uint8Array>(addrs: GatewaySource, options: ReconnectingClientOptions<T>): Promise<ReconnectingEndpoint<T>>;
+export async function dialClient<T = Uint8Array>(addr: GatewaySource, options?: DialClientOptions<T> | ReconnectingClientOptions<T>): Promise<Endpoint<T> | ReconnectingEndpoint<T>> {
+  const { reconnect, resumable, ...own } = (options ?? {}) as Partial<ReconnectingClientOptions<T>>;
+  const resolved = resolveEndpointOptions<T>(own, NODE_KEYS);
+  const { tls, signal } = own;
+  if (reconnect === undefined) {
+    if (resumable !== undefined) throw new InvalidOptionError('resumable', 'resumable dials need reconnect (e.g. { reconnect: {} })');
+    const transport = await openTransport(addr as string, 'client', resolved.connectTimeout, tls, signal);
+    return startClient(transport, resolved);
+  }
+  let first = true;
+  return openReconnecting<T>('client', addr, { reconnect, resumable }, resolved.acceptBacklog, async (a) =>
+    startClient(await openTransport(a, 'client', resolved.connectTimeout, tls, first ? signal : undefined), resolved),
+  ).finally(() => {
+    first = false;
+  });
 }
 
 /**
@@ -96,8 +144,31 @@ export async function dialClient<T = Uint8Array>(addr: string, options?: DialCli
  * const server = await dialServer('10.0.0.1:7001', { serverId: 1, authKey: process.env.KEY! });
  * for await (const conn of server) serve(conn);
  */
-export async function dialServer<T = Uint8Array>(addr: string, options: DialServerOptions<T>): Promise<Endpoint<T>> {
-  const resolved = resolveServerOptions(options, NODE_KEYS);
-  const transport = await openTransport(addr, 'server', resolved.connectTimeout, options.tls, options.signal);
-  return startServer(transport, resolved, options.signal);
+export function dialServer<T = Uint8Array>(addr: string, options: DialServerOptions<T>): Promise<Endpoint<T>>;
+/**
+ * Connects as game server `serverId` and accepts resumable virtual connections (with
+ * `resumable`) or at least reconnects (with `reconnect`): the endpoint survives lost
+ * links, and a resumed connection is the same object it accepted, wherever the client
+ * came back through. `addr` may be a list or a function, as for `dialClient`; `signal`
+ * applies to the first connect only.
+ */
+export function dialServer<T = Uint8Array>(
+  addr: GatewaySource,
+  options: ResumableServerOptions<T> & ({ resumable: SessionOptions } | { reconnect: ReconnectOptions }),
+): Promise<ReconnectingEndpoint<T>>;
+export async function dialServer<T = Uint8Array>(addr: GatewaySource, options: ResumableServerOptions<T>): Promise<Endpoint<T> | ReconnectingEndpoint<T>> {
+  const { reconnect, resumable, ...own } = options ?? ({} as ResumableServerOptions<T>);
+  const resolved = resolveServerOptions<T>(own as DialServerOptions<T>, NODE_KEYS);
+  const { tls, signal } = own;
+  if (reconnect === undefined && resumable === undefined) {
+    const transport = await openTransport(addr as string, 'server', resolved.connectTimeout, tls, signal);
+    return startServer(transport, resolved, signal);
+  }
+  let first = true;
+  return openReconnecting<T>('server', addr, { reconnect, resumable }, resolved.acceptBacklog, async (a) => {
+    const s = first ? signal : undefined;
+    return startServer(await openTransport(a, 'server', resolved.connectTimeout, tls, s), resolved, s);
+  }).finally(() => {
+    first = false;
+  });
 }

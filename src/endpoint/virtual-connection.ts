@@ -17,6 +17,14 @@ export interface ConnectionOwner {
   readonly maxMessageSize: number;
 }
 
+/**
+ * Takes a virtual connection's raw messages instead of its receive queue: how the session
+ * layer (src/endpoint/session/) reads the connections that carry it. @internal
+ */
+export interface CarrierSink {
+  onCarrierMessage(bytes: Uint8Array): void;
+}
+
 /** The part of a virtual connection its owner handles without knowing its message type. @internal */
 export interface OwnedConnection {
   readonly connId: number;
@@ -56,7 +64,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
  * console.log('closed because', await conn.closed);
  */
 export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, AsyncDisposable, OwnedConnection {
-  /** The ID the gateway gave this virtual connection. */
+  /** The ID the gateway gave this virtual connection (for a resumable one: its current carrier's). */
   readonly connId: number;
   /** The other end's ID: the server ID for a client, the client ID for a server. */
   readonly remoteId: number;
@@ -74,6 +82,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
   private readonly queue = new Deque<Uint8Array>();
   private readonly waiters = new Deque<Waiter>();
   private open = true;
+  private sink: CarrierSink | null = null;
   private reason: Error | undefined = undefined;
   private resolveClosed!: (reason: Error | undefined) => void;
 
@@ -228,6 +237,10 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
    * @internal
    */
   deliver(bytes: Uint8Array): boolean {
+    if (this.sink !== null) {
+      this.sink.onCarrierMessage(bytes);
+      return true;
+    }
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
       let message: T;
@@ -246,6 +259,37 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
   }
 
   /**
+   * Hands every message, from those already queued on, to `sink` raw (null: back to the
+   * receive queue). Used by the session layer on the connections that carry it.
+   * @internal
+   */
+  divert(sink: CarrierSink | null): void {
+    this.sink = sink;
+    if (sink === null) return;
+    while (this.sink === sink) {
+      const bytes = this.queue.shift();
+      if (bytes === undefined) break;
+      sink.onCarrierMessage(bytes);
+    }
+  }
+
+  /**
+   * Sends bytes already encoded, past the format. Returns the backpressure signal; throws
+   * `ConnectionClosedError` once closed, `SendQueueFullError` as {@link send} does.
+   * @internal
+   */
+  sendEncoded(bytes: Uint8Array): boolean {
+    if (!this.open) throw new ConnectionClosedError(closedMessage(this.reason), { cause: this.reason });
+    return this.owner.sendFrame(this.connId, bytes);
+  }
+
+  /** A resumed connection now runs over another virtual connection, maybe from another remote ID. @internal */
+  protected rebind(connId: number, remoteId: number): void {
+    (this as { connId: number }).connId = connId;
+    (this as { remoteId: number }).remoteId = remoteId;
+  }
+
+  /**
    * Marks the connection closed: settles pending receives and {@link closed}. Called by
    * the endpoint only.
    * @internal
@@ -254,6 +298,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
     if (!this.open) return;
     this.open = false;
     this.reason = reason;
+    this.sink = null;
     if (discardQueued) this.queue.drain();
     if (this.waiters.length > 0) {
       let err: ConnectionClosedError | null = null;

@@ -1,5 +1,5 @@
 /**
- * Child program: one gateway on 127.0.0.1 port 0, options from FASTWAY_TEST_GATEWAY
+ * Child program: one gateway on 127.0.0.1 port 0 (or FASTWAY_TEST_LISTEN's client and server addresses), options from FASTWAY_TEST_GATEWAY
  * (JSON), with a WebSocket listener too when FASTWAY_TEST_WEBSOCKET is set. Answers `stats`,
  * `memory` (after a full GC; the child runs with --expose-gc), `fds` (its open file
  * descriptors, where /proc tells), `errors` (what the gateway logged at error level), `logged`
@@ -53,5 +53,11 @@ const send = serveParent({
 });
 
 const webSocket = process.env.FASTWAY_TEST_WEBSOCKET !== undefined;
-const bound = await gateway.listen({ client: '127.0.0.1:0', server: '127.0.0.1:0', ...(webSocket ? { clientWs: '127.0.0.1:0' } : {}) });
+// FASTWAY_TEST_LISTEN (JSON { client, server }) fixes the ports, for a gateway restarted in place.
+const fixed = JSON.parse(process.env.FASTWAY_TEST_LISTEN ?? '{}') as { client?: string; server?: string };
+const bound = await gateway.listen({
+  client: fixed.client ?? '127.0.0.1:0',
+  server: fixed.server ?? '127.0.0.1:0',
+  ...(webSocket ? { clientWs: '127.0.0.1:0' } : {}),
+});
 send('listening', { clientPort: bound.client!.port, serverPort: bound.server!.port, wsPort: bound.clientWs?.port });

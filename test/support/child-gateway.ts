@@ -34,10 +34,19 @@ export class ChildGateway {
     readonly wsPort: number | undefined,
   ) {}
 
-  /** Starts a gateway with `options` on a client and a server listener, and a WebSocket one with `listen.webSocket`. */
-  static async start(options: ChildGatewayOptions, execArgv: string[] = [], listen: { webSocket?: boolean } = {}): Promise<ChildGateway> {
+  /**
+   * Starts a gateway with `options` on a client and a server listener (on `listen.client` and
+   * `listen.server` when given, for a gateway restarted in place; free ports otherwise), and a
+   * WebSocket one with `listen.webSocket`.
+   */
+  static async start(
+    options: ChildGatewayOptions,
+    execArgv: string[] = [],
+    listen: { webSocket?: boolean; client?: string; server?: string } = {},
+  ): Promise<ChildGateway> {
     const env: Record<string, string> = { FASTWAY_TEST_GATEWAY: JSON.stringify(options) };
     if (listen.webSocket === true) env.FASTWAY_TEST_WEBSOCKET = '1';
+    if (listen.client !== undefined || listen.server !== undefined) env.FASTWAY_TEST_LISTEN = JSON.stringify({ client: listen.client, server: listen.server });
     const child = new Child('./child-gateway-main.ts', env, ['--expose-gc', ...execArgv]);
     try {
       const m = await child.nextEvent('listening');

@@ -1,0 +1,78 @@
+/**
+ * The limits of resumable sessions: one options object for both ends
+ * (`dialClient(addrs, { reconnect, resumable })`, `dialServer(addr, { resumable })`), the
+ * defaults in one place, checked at the edge.
+ */
+import { InvalidOptionError } from '../../errors.js';
+
+/** Options of resumable sessions. `resumable: {}` takes every default. */
+export interface SessionOptions {
+  /**
+   * How long, in ms, a suspended session waits to be resumed. Past it the connection
+   * closes with `SessionExpiredError`, at each end on its own clock. @default 30000
+   */
+  resumeTimeout?: number;
+  /**
+   * Messages sent and not yet acknowledged that one connection may hold for
+   * retransmission. `send()` returns `false` from half of it, and throws
+   * `WindowFullError` (sending nothing) past it. @default 4096
+   */
+  windowMessages?: number;
+  /** The same bound in bytes (each message counts its length plus 9). @default 4194304 (4 MiB) */
+  windowBytes?: number;
+  /** Longest time, in ms, a received message waits before it is acknowledged when there is no traffic to carry the acknowledgement. @default 20 */
+  ackDelay?: number;
+  /** Acknowledge at once after this many received messages with no acknowledgement sent. @default 32 */
+  ackEvery?: number;
+  /**
+   * Client: how long, in ms, to wait for the server's answer to a hello (a server that
+   * does not answer in time does not speak the protocol: `SessionUnsupportedError`).
+   * Server: how long to wait for the first message of an incoming connection before
+   * handing it over as a plain one. @default 10000
+   */
+  helloTimeout?: number;
+}
+
+/** {@link SessionOptions} with the defaults applied and checked. */
+export type ResolvedSessionOptions = Required<SessionOptions>;
+
+/** The defaults of {@link SessionOptions}. */
+export const SESSION_DEFAULTS: ResolvedSessionOptions = Object.freeze({
+  resumeTimeout: 30_000,
+  windowMessages: 4096,
+  windowBytes: 4 * 1024 * 1024,
+  ackDelay: 20,
+  ackEvery: 32,
+  helloTimeout: 10_000,
+});
+
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+const KEYS = new Set(Object.keys(SESSION_DEFAULTS));
+
+/** Applies the defaults and checks every field; unknown keys are refused. */
+export function resolveSessionOptions(options: SessionOptions | true | undefined, prefix = 'resumable'): ResolvedSessionOptions {
+  const o = options === true || options === undefined ? {} : options;
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionError(prefix, 'must be an object (or {} for the defaults)');
+  for (const key of Object.keys(o)) {
+    if (!KEYS.has(key)) throw new InvalidOptionError(`${prefix}.${key}`, `is not an option (known: ${[...KEYS].join(', ')})`);
+  }
+  const D = SESSION_DEFAULTS;
+  const windowMessages = integer(`${prefix}.windowMessages`, o.windowMessages, D.windowMessages, 2, 2 ** 24);
+  return {
+    resumeTimeout: integer(`${prefix}.resumeTimeout`, o.resumeTimeout, D.resumeTimeout, 1, MAX_TIMEOUT),
+    windowMessages,
+    windowBytes: integer(`${prefix}.windowBytes`, o.windowBytes, D.windowBytes, 64, 2 ** 40),
+    ackDelay: integer(`${prefix}.ackDelay`, o.ackDelay, D.ackDelay, 0, 60_000),
+    ackEvery: integer(`${prefix}.ackEvery`, o.ackEvery, D.ackEvery, 1, 2 ** 24),
+    helloTimeout: integer(`${prefix}.helloTimeout`, o.helloTimeout, D.helloTimeout, 1, MAX_TIMEOUT),
+  };
+}
