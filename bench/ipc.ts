@@ -6,6 +6,8 @@
  * `fatal` and exits. Only the bench's control messages travel here, never traffic.
  */
 
+import { readFileSync, writeFileSync } from 'node:fs';
+
 /** A request from the parent to a child. */
 export interface Request {
   id: number;
@@ -33,6 +35,34 @@ export interface ProcessSample {
   peakRss: number;
   /** V8 heap in use, in bytes. */
   heapUsed: number;
+  /** What the RSS is made of, as far as Node can tell (bytes): the V8 heap reserved, and memory outside it (Buffers and other native allocations). */
+  heapTotal?: number;
+  external?: number;
+  arrayBuffers?: number;
+}
+
+/**
+ * Peak RSS: Linux's VmHWM (which {@link resetPeakRss} can reset), else getrusage's maximum
+ * (which only grows).
+ */
+function peakRss(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m !== null) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/** Resets the peak RSS to the RSS now (Linux: `5` into /proc/self/clear_refs); false where it cannot. */
+export function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What this process uses now; with `gc` (and `--expose-gc`) after a full collection. */
@@ -40,7 +70,15 @@ export function sampleSelf(gc = false): ProcessSample {
   if (gc && typeof globalThis.gc === 'function') globalThis.gc();
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return { cpuUs: cpu.user + cpu.system, rss: mem.rss, peakRss: process.resourceUsage().maxRSS * 1024, heapUsed: mem.heapUsed };
+  return {
+    cpuUs: cpu.user + cpu.system,
+    rss: mem.rss,
+    peakRss: peakRss(),
+    heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
+    arrayBuffers: mem.arrayBuffers,
+  };
 }
 
 /** A child's request handler: returns the reply's fields (or a promise of them). */
@@ -55,6 +93,11 @@ export function serveParent(info: Record<string, unknown>, handle: RequestHandle
   if (process.send === undefined) throw new Error('this script is a bench child process; run it through bench/run.ts');
   process.on('disconnect', () => process.exit(1));
   process.on('message', (message: Request) => {
+    if (message.type === 'reset-peak') {
+      // Every child: the peak RSS from now on (a storm's peak).
+      process.send!({ id: message.id, reset: resetPeakRss() });
+      return;
+    }
     void (async () => {
       let reply: Reply;
       try {

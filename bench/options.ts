@@ -43,6 +43,12 @@ export interface BenchOptions {
   cpuProfDir: string | null;
   /** Our gateway's `busyPollMicros` (0: off, as it ships). */
   busyPollMicros: number;
+  /** Scenario f: storms in a row in one gateway process. */
+  storms: number;
+  /** Scenario f: how long after the clients of a storm left its RSS is read, in ms. */
+  stormSettleMs: number;
+  /** Our gateway's `listenBacklog` (null: its default). */
+  listenBacklog: number | null;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -55,6 +61,8 @@ Scenarios (issues 5 and 7, and the endpoint library's own):
   c  1 KiB messages: 50 × 4 × 1024 B × 8
   d  many players:   1000 clients × 1 vconn × 256 B × 1
   e  idle:           10000 idle client connections (gateway memory per connection)
+  f  reconnect storm: 10000 clients connect at once, each round-trips one 256 B message;
+                     --storms of them in one gateway process
   ep endpoint library: 1 client × 4 vconns × 64 B × 32, a game client and server on the
                      endpoint library through the gateway (gateway only, compared with the
                      raw-protocol load of the same shape: "÷ raw")
@@ -88,6 +96,10 @@ Options:
   --chart FILE            also draw them as an SVG chart (msg/s, p99, memory per connection)
   --host HOST             interface for everything local (default 127.0.0.1)
   --cpu-prof DIR          write a CPU profile (.cpuprofile) of every child process to DIR
+  --storms N              scenario f: storms in a row in one gateway process (default 5)
+  --storm-settle 30s      scenario f: wait after each storm's clients left before reading
+                          the gateway's RSS (default 30s)
+  --listen-backlog N      run our gateway with listenBacklog N (default: the gateway's own)
   --busy-poll-us N        run our gateway with busyPollMicros N (keep polling N µs after each
                           read instead of sleeping; default 0, off, as the gateway ships)
   --help
@@ -163,6 +175,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       host: { type: 'string', default: '127.0.0.1' },
       'cpu-prof': { type: 'string' },
       'busy-poll-us': { type: 'string', default: '0' },
+      storms: { type: 'string', default: '5' },
+      'storm-settle': { type: 'string', default: '30s' },
+      'listen-backlog': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -192,6 +207,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       s.vconns = overrides.vconns[n] ?? overrides.vconns['*'] ?? s.vconns;
       s.size = overrides.size[n] ?? overrides.size['*'] ?? s.size;
       s.inflight = overrides.inflight[n] ?? overrides.inflight['*'] ?? s.inflight;
+    } else if (s.kind === 'storm') {
+      s.size = overrides.size[n] ?? overrides.size['*'] ?? s.size;
     }
     return s;
   });
@@ -224,6 +241,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     host: values.host,
     cpuProfDir: values['cpu-prof'] ?? null,
     busyPollMicros: busyPoll(values['busy-poll-us'], external),
+    storms: positiveInt(values.storms, 'storms'),
+    stormSettleMs: parseDuration(values['storm-settle'], 'storm-settle'),
+    listenBacklog: listenBacklog(values['listen-backlog'], external),
   };
 }
 
@@ -231,6 +251,12 @@ function loadProcs(loadProcsText: string | undefined, workersText: string | unde
   if (loadProcsText !== undefined && workersText !== undefined) throw new Error('--load-procs and --workers are the same option: give one');
   if (loadProcsText !== undefined) return positiveInt(loadProcsText, 'load-procs');
   return workersText === undefined ? 1 : positiveInt(workersText, 'workers');
+}
+
+function listenBacklog(text: string | undefined, external: boolean): number | null {
+  if (text === undefined) return null;
+  if (external) throw new Error("--listen-backlog sets our gateway's option; an external gateway (--gateway) is configured by whoever started it");
+  return positiveInt(text, 'listen-backlog');
 }
 
 function busyPoll(text: string, external: boolean): number {

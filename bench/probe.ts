@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { BenchChild } from './child.js';
 import type { ProcessSample } from './ipc.js';
 
@@ -15,6 +15,8 @@ export interface ProbeSample extends ProcessSample {
 export interface Probe {
   /** Samples now; with `gc`, after a full collection where the process supports it. */
   sample(gc?: boolean): Promise<ProbeSample>;
+  /** Resets the process's peak RSS to its RSS now (where Linux lets us); resolves false where it cannot. */
+  resetPeak(): Promise<boolean>;
 }
 
 /** A bench child that answers `probe` requests (gateway-process.ts, echo-server.ts). */
@@ -23,6 +25,10 @@ export function childProbe(child: BenchChild): Probe {
     async sample(gc = false) {
       const reply = await child.request<{ id: number; sample: ProcessSample; clients?: number; connections?: number; framesForwarded?: number }>('probe', { gc });
       return { ...reply.sample, connections: reply.clients ?? reply.connections ?? null, framesForwarded: reply.framesForwarded ?? null };
+    },
+    async resetPeak() {
+      const reply = await child.request<{ id: number; reset: boolean }>('reset-peak');
+      return reply.reset;
     },
   };
 }
@@ -57,6 +63,14 @@ export function procProbe(pid: number): Probe {
         connections: null,
         framesForwarded: null,
       });
+    },
+    resetPeak() {
+      try {
+        writeFileSync(`/proc/${pid}/clear_refs`, '5');
+        return Promise.resolve(true);
+      } catch {
+        return Promise.resolve(false);
+      }
     },
   };
 }

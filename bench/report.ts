@@ -1,4 +1,4 @@
-import type { IdleResult, ModeResult, TrafficResult } from './runner.js';
+import type { IdleResult, ModeResult, StormResult, TrafficResult } from './runner.js';
 import { type Scenario, shapeOf } from './scenarios.js';
 
 /** One scenario's results in every mode run, and how they compare. */
@@ -221,6 +221,34 @@ function trafficRow(label: string, shape: string, r: TrafficResult, ratioText: s
   ];
 }
 
+const msText = (ms: number): string => `${Math.round(ms).toLocaleString('en-US')}`;
+const mibText = (bytes: number | null): string => (bytes === null ? '?' : (bytes / 1048576).toFixed(1));
+
+function stormRows(label: string, shape: string, r: StormResult): string[][] {
+  return r.storms.map((st, i) => [
+    i === 0 ? label : '',
+    i === 0 ? shape : '',
+    i === 0 ? r.mode : '',
+    String(i + 1),
+    `${st.done.toLocaleString('en-US')}/${st.clients.toLocaleString('en-US')}`,
+    msText(st.allDoneMs),
+    `${msText(st.p50Ms)} / ${msText(st.p99Ms)}`,
+    String(st.connectionErrors),
+    String(st.retries),
+    String(st.slowConnects),
+    st.listenOverflows === null ? '-' : `${st.listenOverflows} / ${st.listenDrops}`,
+    `${mibText(st.rssBeforeBytes)} → ${mibText(st.rssPeakBytes)} → ${mibText(st.rssAfterBytes)}`,
+    st.middleCpuMs === null ? '-' : msText(st.middleCpuMs),
+  ]);
+}
+
+/** The storm's RSS after the last storm ÷ after the first: above 1, memory grew from storm to storm. */
+export function stormGrowth(r: StormResult): number | null {
+  const first = r.storms[0]?.rssAfterBytes ?? null;
+  const last = r.storms[r.storms.length - 1]?.rssAfterBytes ?? null;
+  return first === null || last === null || first === 0 ? null : last / first;
+}
+
 function idleRow(label: string, shape: string, r: IdleResult, ratioText: string): string[] {
   return [label, shape, r.mode, kib(r.bytesPerConnection), kib(r.heapBytesPerConnection), `${mb(r.rssBeforeBytes)} → ${mb(r.rssAfterBytes)}`, ratioText];
 }
@@ -229,6 +257,8 @@ function idleRow(label: string, shape: string, r: IdleResult, ratioText: string)
 export function formatTables(reports: ScenarioReport[]): string {
   const traffic: string[][] = [];
   const idle: string[][] = [];
+  const storms: string[][] = [];
+  const stormNotes: string[] = [];
   const failures: string[] = [];
   const notes: string[] = [];
   for (const rep of reports) {
@@ -272,6 +302,14 @@ export function formatTables(reports: ScenarioReport[]): string {
           traffic.push(trafficRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));
         }
         if (r.errors.length > 0) failures.push(`${s.name} ${name}: ${r.errors.length} errors, first: ${r.errors[0]}`);
+      } else if (r.kind === 'storm') {
+        storms.push(...stormRows(label, shape, r));
+        const growth = stormGrowth(r);
+        stormNotes.push(
+          `${s.name} ${name}: RSS ${r.settleMs / 1000} s after the last storm ÷ after the first ${growth === null ? '-' : growth.toFixed(2)}; ` +
+            `after the last and a full GC ${mibText(r.rssAfterLastGcBytes)} MiB`,
+        );
+        for (const e of r.errors) failures.push(`${s.name} ${name}: ${e}`);
       } else {
         const vsDirect = r.mode === 'gateway' ? rep.ratio.bytesPerConnection : r.mode === 'minimal' ? rep.ratio.minimalBytesPerConnection : null;
         idle.push(idleRow(rowLabel, rowShape, r, r.mode === 'direct' ? '' : times(vsDirect)));
@@ -296,6 +334,17 @@ export function formatTables(reports: ScenarioReport[]): string {
   }
   if (idle.length > 0) {
     out.push(table(['scenario', 'connections', 'mode', 'RSS/conn', 'heap/conn', 'RSS before → after', '÷ direct'], idle, 3));
+  }
+  if (storms.length > 0) {
+    out.push(
+      table(
+        ['scenario', 'clients', 'mode', 'storm', 'round-tripped', 'all done ms', 'p50 / p99 ms', 'conn errors', 'retries', 'slow connects', 'listen overflows / drops', 'RSS MiB before → peak → after', 'mid CPU ms'],
+        storms,
+        3,
+      ) +
+        stormNotes.map((n) => `\n${n}`).join('') +
+        '\nslow connects: connects that took ≥ 0.9 s (a SYN dropped by the kernel, retried after 1 s); listen overflows / drops: the kernel\'s counters over the storm, machine-wide',
+    );
   }
   if (failures.length > 0) out.push(['Problems:', ...failures.map((f) => `  ${f}`)].join('\n'));
   return out.join('\n\n');

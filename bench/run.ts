@@ -3,7 +3,7 @@
  * scenarios of scenarios.ts, and the same traffic with no gateway as the limit. Progress goes
  * to stderr, the tables to stdout, everything to a JSON file. See bench/README.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,16 @@ function machine(): { cpuModel: string; cpus: number; node: string; [key: string
     freeMemoryBytes: freemem(),
     loadAverageAtStart: loadavg(),
   };
+}
+
+/** This process's soft limit on open files (what its children inherit), from /proc; null where unknown. */
+function openFileLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<number> {
@@ -72,6 +82,13 @@ async function main(): Promise<number> {
   const [load1] = loadavg();
   if (load1! > cpus().length * 0.5) {
     log(`warning: load average ${load1!.toFixed(2)} on ${cpus().length} cores: other processes compete, and the figures will move with them`);
+  }
+
+  // Every connection of a storm (or of the idle scenario) is a file descriptor in the gateway and in a load process.
+  const fdLimit = openFileLimit();
+  const biggest = Math.max(0, ...opts.scenarios.filter((s) => s.kind !== 'traffic').map((s) => s.clients));
+  if (fdLimit !== null && biggest + 1000 > fdLimit) {
+    log(`warning: the open file limit is ${fdLimit} (ulimit -n) and a scenario opens ${biggest} connections: raise it (ulimit -n ${biggest + 4096}) or expect EMFILE`);
   }
 
   const runner = new Runner(opts, log);

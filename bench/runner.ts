@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BenchChild, type ChildRecord } from './child.js';
+import type { Reply } from './ipc.js';
 import { createHistogram, decodeHistogram } from './latency-recorder.js';
 import type { ClientTarget } from './load-client.js';
 import type { Address, BenchOptions } from './options.js';
@@ -82,6 +84,52 @@ export interface IdleResult {
   errors: string[];
 }
 
+/** One storm of scenario f: every client connected at once and round-tripped one message. */
+export interface StormRound {
+  clients: number;
+  /** Clients whose message came back. */
+  done: number;
+  /** From the storm's start until the last client's echo, in ms. */
+  allDoneMs: number;
+  /** Completion times' median and 99th percentile, in ms from the start. */
+  p50Ms: number;
+  p99Ms: number;
+  /** Connections that failed before their round trip (each was retried, up to a limit). */
+  connectionErrors: number;
+  retries: number;
+  /** Connects that took ≥ 0.9 s: the kernel dropped their first SYN (a full listen queue) and they waited for its retransmit. */
+  slowConnects: number;
+  /** The kernel's TcpExt ListenOverflows and ListenDrops over the storm (the whole machine's: other processes' count too). */
+  listenOverflows: number | null;
+  listenDrops: number | null;
+  /** The middle's RSS before the storm, its peak during it, with every client connected, and `settleMs` after they left (bytes). */
+  rssBeforeBytes: number | null;
+  rssPeakBytes: number | null;
+  rssConnectedBytes: number | null;
+  rssAfterBytes: number | null;
+  /** What the RSS after holds, as Node tells it (bytes): V8 heap in use and reserved, memory outside the heap (Buffers, native). */
+  heapUsedAfterBytes: number | null;
+  heapTotalAfterBytes: number | null;
+  externalAfterBytes: number | null;
+  /** CPU time of the middle and of the load side during the storm, in ms. */
+  middleCpuMs: number | null;
+  loadCpuMs: number;
+  /** A few of the clients' failures. */
+  errors: string[];
+}
+
+/** Scenario f in one mode: several storms in one middle process. */
+export interface StormResult {
+  kind: 'storm';
+  mode: Mode;
+  clients: number;
+  settleMs: number;
+  storms: StormRound[];
+  /** The middle's RSS after the last storm and a forced full GC (bytes). */
+  rssAfterLastGcBytes: number | null;
+  errors: string[];
+}
+
 /** A scenario run that could not finish. */
 export interface FailedResult {
   kind: 'failed';
@@ -89,7 +137,7 @@ export interface FailedResult {
   error: string;
 }
 
-export type ModeResult = TrafficResult | IdleResult | FailedResult;
+export type ModeResult = TrafficResult | IdleResult | StormResult | FailedResult;
 
 /** Longest wait for the middle to report every idle connection accepted. */
 const IDLE_ACCEPT_TIMEOUT_MS = 60_000;
@@ -99,6 +147,42 @@ const EXTERNAL_SETTLE_MS = 1000;
 const GATEWAY_CORE = 0;
 const CORE_COUNT = cpus().length;
 const LOAD_CORE = CORE_COUNT > 2 ? `1-${CORE_COUNT - 1}` : '1';
+
+/** A generator's share of a storm (load-generator.ts). */
+interface StormShareReply extends Reply {
+  clients: number;
+  done: number;
+  errors: number;
+  retries: number;
+  slowConnects: number;
+  elapsedMs: number[];
+  lastErrors: string[];
+  cpuUs: number;
+}
+
+/** The kernel's listen queue overflow and drop counters (TcpExt in /proc/net/netstat); null where unreadable. */
+function listenCounters(): { overflows: number; drops: number } | null {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.startsWith('TcpExt:'));
+    const names = lines[i]!.split(/\s+/);
+    const values = lines[i + 1]!.split(/\s+/).map(Number);
+    const get = (name: string): number => values[names.indexOf(name)]!;
+    return { overflows: get('ListenOverflows'), drops: get('ListenDrops') };
+  } catch {
+    return null;
+  }
+}
+
+/** Waits until the middle holds no client connection (or the timeout passes). */
+async function waitForNoConnections(middle: Probe, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const now = await middle.sample();
+    if (now.connections === null || now.connections === 0 || performance.now() > deadline) return;
+    await delay(50);
+  }
+}
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
@@ -135,6 +219,7 @@ export class Runner {
     this.runLabel = variant === '' ? `${scenario.name}-${mode}` : `${scenario.name}-${variant}-${mode}`;
     this.progressLabel = variant === '' ? scenario.name : `${scenario.name} ${variant}`;
     try {
+      if (scenario.kind === 'storm') return await this.storm(scenario, mode);
       return scenario.kind === 'idle' ? await this.idle(scenario, mode) : await this.traffic(scenario, mode);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
@@ -171,7 +256,13 @@ export class Runner {
       return { ...o.gateway, clientWs: o.gatewayWs, probe: o.gatewayPid === null ? null : procProbe(o.gatewayPid) };
     }
     const child = await (mode === 'gateway'
-      ? this.spawn('gateway', 'gateway-process.ts', { host: o.host, authKey: o.authKey, webSocket, busyPollMicros: o.busyPollMicros }, GATEWAY_CORE, ['--expose-gc'])
+      ? this.spawn(
+          'gateway',
+          'gateway-process.ts',
+          { host: o.host, authKey: o.authKey, webSocket, busyPollMicros: o.busyPollMicros, listenBacklog: o.listenBacklog },
+          GATEWAY_CORE,
+          ['--expose-gc'],
+        )
       : this.spawn('minimal forwarder', 'minimal-forwarder.ts', { host: o.host, onread: o.minimalOnread }, GATEWAY_CORE, ['--expose-gc'])
     ).ready();
     const clientWs = (child.info.clientWs as Address | undefined) ?? null;
@@ -361,5 +452,83 @@ export class Runner {
     const per = result.bytesPerConnection === null ? 'not measured (no process to read)' : `${(result.bytesPerConnection / 1024).toFixed(2)} KiB RSS per connection`;
     this.progress(`${label}  ${s.clients} connections open: ${per}`);
     return result;
+  }
+
+  /**
+   * Scenario f: `storms` times in one middle process, every client connects at once, dials
+   * its server and round-trips one message; then they all leave, and after `stormSettleMs`
+   * the middle's memory is read.
+   */
+  private async storm(s: Scenario, mode: Mode): Promise<StormResult> {
+    const o = this.opts;
+    const label = `  ${this.progressLabel} ${mode.padEnd(7)}`;
+    let middle: Probe | null;
+    let targets: ClientTarget[];
+    if (mode !== 'direct') {
+      const mid = await this.middle(mode);
+      middle = mid.probe;
+      const echoes = range(o.servers).map((i) =>
+        this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
+      );
+      await Promise.all(echoes.map((e) => e.ready()));
+      targets = range(s.clients).map((i) => ({ ...mid.client, serverId: (i % o.servers) + 1, vconns: 1 }));
+    } else {
+      const echo = await this.spawn('echo server 1', 'echo-server.ts', { mode: 'direct', host: o.host }, GATEWAY_CORE, ['--expose-gc']).ready();
+      middle = childProbe(echo);
+      targets = range(s.clients).map(() => ({ host: o.host, port: echo.info.port as number, serverId: 1, vconns: 1 }));
+    }
+    const gens = this.generators();
+    await Promise.all(gens.map((g) => g.ready()));
+    const shares = gens.map((_, w) => targets.filter((_, i) => i % gens.length === w));
+    // Give a fresh gateway's listeners and echo servers a moment, as a gateway that has been up a while.
+    await delay(200);
+    const rounds: StormRound[] = [];
+    const errors: string[] = [];
+    for (let k = 0; k < o.storms; k++) {
+      await middle?.resetPeak();
+      const before = middle === null ? null : await middle.sample();
+      const net0 = listenCounters();
+      const startAt = Date.now() + 100;
+      const replies = await Promise.all(gens.map((g, w) => g.request<StormShareReply>('storm', { targets: shares[w], size: s.size, startAt })));
+      const net1 = listenCounters();
+      const connected = middle === null ? null : await middle.sample();
+      await Promise.all(gens.map((g) => g.request('leave')));
+      if (middle !== null) await waitForNoConnections(middle, IDLE_ACCEPT_TIMEOUT_MS);
+      if (o.stormSettleMs > 0) await delay(o.stormSettleMs);
+      const after = middle === null ? null : await middle.sample();
+      const elapsed = replies.flatMap((r) => r.elapsedMs).sort((a, b) => a - b);
+      const at = (q: number): number => (elapsed.length === 0 ? 0 : elapsed[Math.min(elapsed.length - 1, Math.floor(q * elapsed.length))]!);
+      const round: StormRound = {
+        clients: s.clients,
+        done: replies.reduce((n, r) => n + r.done, 0),
+        allDoneMs: elapsed.length === 0 ? 0 : elapsed[elapsed.length - 1]!,
+        p50Ms: at(0.5),
+        p99Ms: at(0.99),
+        connectionErrors: replies.reduce((n, r) => n + r.errors, 0),
+        retries: replies.reduce((n, r) => n + r.retries, 0),
+        slowConnects: replies.reduce((n, r) => n + r.slowConnects, 0),
+        listenOverflows: net0 === null || net1 === null ? null : net1.overflows - net0.overflows,
+        listenDrops: net0 === null || net1 === null ? null : net1.drops - net0.drops,
+        rssBeforeBytes: before?.rss ?? null,
+        rssPeakBytes: connected?.peakRss ?? null,
+        rssConnectedBytes: connected?.rss ?? null,
+        rssAfterBytes: after?.rss ?? null,
+        heapUsedAfterBytes: after?.heapUsed ?? null,
+        heapTotalAfterBytes: after?.heapTotal ?? null,
+        externalAfterBytes: after?.external ?? null,
+        middleCpuMs: before === null || connected === null ? null : (connected.cpuUs - before.cpuUs) / 1000,
+        loadCpuMs: replies.reduce((n, r) => n + r.cpuUs, 0) / 1000,
+        errors: [...new Set(replies.flatMap((r) => r.lastErrors))].slice(0, 5),
+      };
+      rounds.push(round);
+      if (round.done < round.clients) errors.push(`storm ${k + 1}: ${round.clients - round.done} clients never round-tripped (${round.errors.join('; ')})`);
+      const mib = (b: number | null): string => (b === null ? '?' : `${(b / 1048576).toFixed(1)} MiB`);
+      this.progress(
+        `${label}  storm ${k + 1}/${o.storms}: ${round.done}/${round.clients} round-tripped in ${round.allDoneMs.toFixed(0)} ms, ` +
+          `${round.connectionErrors} connection errors, ${round.slowConnects} slow connects; RSS ${mib(round.rssBeforeBytes)} → peak ${mib(round.rssPeakBytes)} → ${mib(round.rssAfterBytes)} ${o.stormSettleMs / 1000}s after`,
+      );
+    }
+    const last = middle === null ? null : await middle.sample(true);
+    return { kind: 'storm', mode, clients: s.clients, settleMs: o.stormSettleMs, storms: rounds, rssAfterLastGcBytes: last?.rss ?? null, errors };
   }
 }

@@ -1,8 +1,8 @@
 /** The bench's scenarios (issues 5 and 7, and the endpoint library's own, ep) and their default shapes. */
 import type { Transport } from './client-link.js';
 
-export type ScenarioName = 'a' | 'b' | 'bws' | 'c' | 'd' | 'e' | 'ep';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['a', 'b', 'bws', 'c', 'd', 'e', 'ep'];
+export type ScenarioName = 'a' | 'b' | 'bws' | 'c' | 'd' | 'e' | 'ep' | 'f';
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['a', 'b', 'bws', 'c', 'd', 'e', 'ep', 'f'];
 
 /**
  * What produces a traffic scenario's load: the bench's own raw-protocol load generators and
@@ -14,12 +14,14 @@ export type LoadKind = 'raw' | 'endpoint';
 /**
  * One scenario's shape. `traffic` scenarios keep `inflight` messages of `size` bytes in flight
  * on each of `vconns` virtual connections of each of `clients` clients; `idle` ones only
- * connect `clients` clients and measure the memory they cost.
+ * connect `clients` clients and measure the memory they cost; `storm` ones (f) connect
+ * `clients` clients all at once, each round-tripping one message of `size` bytes on one
+ * virtual connection, several times over in one gateway process.
  */
 export interface Scenario {
   name: ScenarioName;
   title: string;
-  kind: 'traffic' | 'idle';
+  kind: 'traffic' | 'idle' | 'storm';
   clients: number;
   vconns: number;
   size: number;
@@ -56,10 +58,13 @@ export const DEFAULT_SCENARIOS: Record<ScenarioName, Scenario> = {
   c: { name: 'c', title: '1 KiB messages', kind: 'traffic', clients: 50, vconns: 4, size: 1024, inflight: 8, transport: 'tcp' },
   d: { name: 'd', title: 'many players', kind: 'traffic', clients: 1000, vconns: 1, size: 256, inflight: 1, transport: 'tcp' },
   e: { name: 'e', title: 'idle connections', kind: 'idle', clients: 10_000, vconns: 0, size: 0, inflight: 0, transport: 'tcp' },
+  f: { name: 'f', title: 'reconnect storm', kind: 'storm', clients: 10_000, vconns: 1, size: 256, inflight: 1, transport: 'tcp' },
   ep: { name: 'ep', title: 'endpoint library', kind: 'traffic', clients: 1, vconns: 4, size: 64, inflight: 32, transport: 'tcp', load: 'endpoint' },
 };
 
-/** A short description of the shape: `50 × 4 × 64 B × 8` or `10000 idle`. */
+/** A short description of the shape: `50 × 4 × 64 B × 8`, `10000 idle` or `10000 at once × 256 B`. */
 export function shapeOf(s: Scenario): string {
-  return s.kind === 'idle' ? `${s.clients} idle` : `${s.clients} × ${s.vconns} × ${s.size} B × ${s.inflight}`;
+  if (s.kind === 'idle') return `${s.clients} idle`;
+  if (s.kind === 'storm') return `${s.clients} at once × ${s.size} B`;
+  return `${s.clients} × ${s.vconns} × ${s.size} B × ${s.inflight}`;
 }

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 interface ModeResult {
-  kind: 'traffic' | 'idle' | 'failed';
+  kind: 'traffic' | 'idle' | 'storm' | 'failed';
   mode: 'gateway' | 'minimal' | 'direct';
   messagesPerSec?: number;
   middleCountedPerSec?: number | null;
@@ -31,6 +31,18 @@ interface ModeResult {
   connections?: number;
   errors?: string[];
   error?: string;
+  storms?: {
+    clients: number;
+    done: number;
+    allDoneMs: number;
+    p50Ms: number;
+    p99Ms: number;
+    rssBeforeBytes: number | null;
+    rssPeakBytes: number | null;
+    rssConnectedBytes: number | null;
+    rssAfterBytes: number | null;
+    errors: string[];
+  }[];
 }
 interface Results {
   scenarios: {
@@ -64,7 +76,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fastway-bench-'));
   jsonPath = join(dir, 'results.json');
   chartPath = join(dir, 'chart.svg');
-  const args = ['--import', 'tsx', 'bench/run.ts', '--duration', '1s', '--warmup', '0s', '--clients', 'd=100,e=1000'];
+  const args = ['--import', 'tsx', 'bench/run.ts', '--duration', '1s', '--warmup', '0s', '--clients', 'd=100,e=1000,f=200', '--storms', '2', '--storm-settle', '0s'];
   args.push('--json-out', jsonPath, '--chart', chartPath);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -85,7 +97,7 @@ test('the bench exits 0 and writes its results JSON and chart', () => {
   const r = results();
   assert.deepEqual(
     r.scenarios.map((s) => s.scenario.name),
-    ['a', 'b', 'bws', 'c', 'd', 'e', 'ep'],
+    ['a', 'b', 'bws', 'c', 'd', 'e', 'ep', 'f'],
   );
   assert.match(output, /msg\/s/);
   assert.match(output, /RSS\/conn/);
@@ -173,14 +185,29 @@ test('scenario e measures the gateway memory cost per idle connection', () => {
   assert.equal(s.direct!.kind, 'idle', s.direct!.error);
 });
 
+test('scenario f: every storm client round-trips its message, through the gateway and directly, storm after storm', () => {
+  const s = results().scenarios.find((x) => x.scenario.name === 'f')!;
+  for (const side of [s.gateway, s.direct!]) {
+    assert.equal(side.kind, 'storm', side.error);
+    assert.equal(side.storms!.length, 2);
+    for (const st of side.storms!) {
+      assert.equal(st.clients, 200);
+      assert.equal(st.done, 200, JSON.stringify(st.errors));
+      assert.ok(st.allDoneMs > 0 && st.p50Ms <= st.p99Ms && st.p99Ms <= st.allDoneMs, JSON.stringify(st));
+      assert.ok(st.rssBeforeBytes! > 0 && st.rssPeakBytes! >= st.rssConnectedBytes! && st.rssAfterBytes! > 0, JSON.stringify(st));
+    }
+  }
+  assert.match(output, /^f reconnect storm +200 at once × 256 B +gateway +1 +200\/200 /m);
+});
+
 test('every child process exited cleanly', () => {
   const { processes } = results();
   const roles = new Set(processes.map((p) => p.role));
   for (const role of ['gateway', 'echo server 1', 'load generator 1', 'endpoint server 1', 'endpoint client 1']) assert.ok(roles.has(role), role);
   // a–d: gateway + echo + generator, then echo + generator; bws: gateway + echo + generator;
   // e: gateway + generator, then echo + generator; ep: gateway + endpoint server + endpoint
-  // client, then gateway + echo + generator.
-  assert.equal(processes.length, 4 * 5 + 3 + 4 + 6);
+  // client, then gateway + echo + generator; f: gateway + echo + generator, then echo + generator.
+  assert.equal(processes.length, 4 * 5 + 3 + 4 + 6 + 5);
   for (const p of processes) {
     assert.deepEqual({ role: p.role, exitCode: p.exitCode, signal: p.signal }, { role: p.role, exitCode: 0, signal: null });
     assert.equal(alive(p.pid), false, `${p.role} (pid ${p.pid}) is still running`);
@@ -220,7 +247,7 @@ test('durations, per-scenario overrides and addresses parse, and bad ones are re
   const external = ['--gateway', '127.0.0.1:1,127.0.0.1:2', '--auth-key', 'k'];
   assert.deepEqual(
     parseBenchArgs(external)!.scenarios.map((s) => s.name),
-    ['a', 'b', 'c', 'd', 'e', 'ep'],
+    ['a', 'b', 'c', 'd', 'e', 'ep', 'f'],
   );
   assert.throws(() => parseBenchArgs([...external, '--scenarios', 'b,bws']), /--gateway-ws/);
   const withWs = parseBenchArgs([...external, '--scenarios', 'bws', '--gateway-ws', '127.0.0.1:3', '--inflight', 'bws=2'])!;
@@ -232,7 +259,7 @@ test('durations, per-scenario overrides and addresses parse, and bad ones are re
   assert.throws(() => parseBenchArgs(['--gateway-ws', '127.0.0.1:3']), /goes with --gateway/);
   assert.deepEqual(
     parseBenchArgs([])!.scenarios.map((s) => s.name),
-    ['a', 'b', 'bws', 'c', 'd', 'e', 'ep'],
+    ['a', 'b', 'bws', 'c', 'd', 'e', 'ep', 'f'],
   );
   // ep's default shape, and its overrides.
   assert.deepEqual(
@@ -310,4 +337,9 @@ test('--load-procs sets the load processes, --workers is its other name', async 
   assert.equal(parseBenchArgs([])!.workers, 1);
   assert.throws(() => parseBenchArgs(['--load-procs', '2', '--workers', '2']), /same option/);
   assert.throws(() => parseBenchArgs(['--load-procs', '0']), /--load-procs/);
+  // Scenario f's own options.
+  const f = parseBenchArgs(['--scenarios', 'f', '--storms', '3', '--storm-settle', '5s', '--size', 'f=64', '--listen-backlog', '4096'])!;
+  assert.deepEqual([f.storms, f.stormSettleMs, f.scenarios[0]!.size, f.scenarios[0]!.clients, f.listenBacklog], [3, 5000, 64, 10_000, 4096]);
+  assert.equal(parseBenchArgs([])!.listenBacklog, null);
+  assert.throws(() => parseBenchArgs(['--gateway', '127.0.0.1:1,127.0.0.1:2', '--auth-key', 'k', '--listen-backlog', '10']), /--listen-backlog/);
 });

@@ -89,6 +89,7 @@ describe('the config file', () => {
       'server-auth-timeout': '500ms',
       'max-packet-size': '1MiB',
       'busy-poll-us': '50',
+      'listen-backlog': '2048',
       'client-max-conn': '3',
       'client-max-pending': '4',
       'client-ping-interval': '1m',
@@ -284,6 +285,12 @@ describe('server auth keys on the command line', () => {
     }
     rejects(() => parseCommandLine(['--server-auth-key', 'topsecret, other']), '--server-auth-key', 'whitespace');
     assert.throws(() => parseCommandLine(['--server-auth-key', 'topsecret,,other']), (err: Error) => !err.message.includes('topsecret'));
+  });
+
+  test('toGatewayOptions passes --listen-backlog to the gateway', () => {
+    const config = configFrom(['--listen-backlog', '2048'], {}, {});
+    assert.equal(toGatewayOptions(config, ['a'], silentLogger).listenBacklog, 2048);
+    assert.equal(toGatewayOptions(defaultConfig(), ['a'], silentLogger).listenBacklog, undefined);
   });
 
   test('toGatewayOptions passes --busy-poll-us to the gateway', () => {

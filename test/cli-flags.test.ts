@@ -46,6 +46,7 @@ const FLAG_TARGETS: Record<string, { get: (c: CliConfig) => unknown; text: strin
   'server-auth-timeout': { get: (c) => c.server.authTimeout, text: '500ms', value: 500 },
   'max-packet-size': { get: (c) => c.maxPacketSize, text: '64KiB', value: 65536 },
   'busy-poll-us': { get: (c) => c.busyPollMicros, text: '100', value: 100 },
+  'listen-backlog': { get: (c) => c.listenBacklog, text: '8192', value: 8192 },
   'client-max-conn': { get: (c) => c.client.maxConn, text: '5', value: 5 },
   'client-max-pending': { get: (c) => c.client.maxPending, text: '7', value: 7 },
   'client-ping-interval': { get: (c) => c.client.pingInterval, text: '2m', value: 120_000 },

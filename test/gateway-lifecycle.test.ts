@@ -3,6 +3,7 @@
  * closing every peer and releasing every handle, and statistics as read-only snapshots.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
 import { GATEWAY_DEFAULTS, Gateway, type GatewayOptions, InvalidOptionError, ListenError } from '../src/index.js';
@@ -152,7 +153,28 @@ test('defaults are applied: the documented values', () => {
   assert.equal(gw.options.server.pingInterval, 30_000);
   assert.equal(gw.options.server.sendQueue, 102_400);
   assert.deepEqual(gw.options.server.authKey, [KEY]);
+  assert.equal(gw.options.listenBacklog, 16_384);
   assert.equal(GATEWAY_DEFAULTS.client.maxConn, 16);
+});
+
+test('listenBacklog is the backlog the listeners ask the kernel for (capped at net.core.somaxconn)', async (t) => {
+  // `ss` shows a listening socket's backlog as its Send-Q; without it there is nothing to read.
+  const ssWorks = spawnSync('ss', ['-ltnH'], { encoding: 'utf8' }).status === 0;
+  if (!ssWorks) {
+    t.skip('ss (iproute2) is not available');
+    return;
+  }
+  const gw = new Gateway({ server: { authKey: KEY }, listenBacklog: 100 });
+  try {
+    const { client, server } = await gw.listen({ client: '127.0.0.1:0', server: '127.0.0.1:0' });
+    for (const port of [client!.port, server!.port]) {
+      const out = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).stdout.trim();
+      const sendQ = Number(out.split(/\s+/)[2]);
+      assert.equal(sendQ, 100, out);
+    }
+  } finally {
+    await gw.close();
+  }
 });
 
 test('the caller\'s options object is not changed', () => {
@@ -181,6 +203,8 @@ const BAD_OPTIONS: { name: string; options: unknown; option: string }[] = [
   { name: 'server.pingInterval Infinity', options: { server: { authKey: KEY, pingInterval: Infinity } }, option: 'server.pingInterval' },
   { name: 'server.sendQueue 0', options: { server: { authKey: KEY, sendQueue: 0 } }, option: 'server.sendQueue' },
   { name: 'server.maxPending 0', options: { server: { authKey: KEY, maxPending: 0 } }, option: 'server.maxPending' },
+  { name: 'listenBacklog 0', options: { server: { authKey: KEY }, listenBacklog: 0 }, option: 'listenBacklog' },
+  { name: 'listenBacklog not an integer', options: { server: { authKey: KEY }, listenBacklog: 1.5 }, option: 'listenBacklog' },
   { name: 'busyPollMicros -1', options: { server: { authKey: KEY }, busyPollMicros: -1 }, option: 'busyPollMicros' },
   { name: 'busyPollMicros past 10 ms', options: { server: { authKey: KEY }, busyPollMicros: 10_001 }, option: 'busyPollMicros' },
   { name: 'busyPollMicros not an integer', options: { server: { authKey: KEY }, busyPollMicros: 2.5 }, option: 'busyPollMicros' },

@@ -49,6 +49,8 @@ export interface CliConfig {
   maxPacketSize?: number;
   /** Microseconds of polling after each read (0: off). */
   busyPollMicros?: number;
+  /** The listeners' accept backlog (the kernel caps it at net.core.somaxconn). */
+  listenBacklog?: number;
   /** Client listener options; whatever a flag sets here is handed to the gateway as it is. */
   client: Omit<ClientListenerOptions, 'tls' | 'webSocket'>;
   /** Server listener options; whatever a flag sets here is handed to the gateway as it is. */

@@ -189,6 +189,15 @@ export const FLAGS: readonly FlagSpec[] = [
     get: (c) => c.busyPollMicros,
   }),
   defineFlag({
+    name: 'listen-backlog',
+    description:
+      'Connections the kernel may queue on each listener before the gateway accepts them; sized for a reconnect storm. Linux caps it at net.core.somaxconn.',
+    value: count(L.listenBacklog),
+    default: D.listenBacklog,
+    set: (c, v) => (c.listenBacklog = v),
+    get: (c) => c.listenBacklog,
+  }),
+  defineFlag({
     name: 'client-max-conn',
     description: 'Live virtual connections one game client may have at once; more dials are refused.',
     value: count(L.maxConn),

@@ -20,6 +20,7 @@ export function toGatewayOptions(config: CliConfig, keys: AuthKeys | readonly st
   if (authKeysById !== undefined && Object.keys(authKeysById).length > 0) options.server.authKeysById = authKeysById;
   if (config.maxPacketSize !== undefined) options.maxPacketSize = config.maxPacketSize;
   if (config.busyPollMicros !== undefined) options.busyPollMicros = config.busyPollMicros;
+  if (config.listenBacklog !== undefined) options.listenBacklog = config.listenBacklog;
   if (config.clientWsPath !== DEFAULT_WS_PATH || config.clientWsOrigins.length > 0) {
     options.client!.webSocket = { path: config.clientWsPath };
     if (config.clientWsOrigins.length > 0) options.client!.webSocket.origins = [...config.clientWsOrigins];

@@ -764,7 +764,7 @@ export class Gateway {
           this.options.logger.error({ event: 'listener_error', listener: which, err: err.message }, 'listener error');
         }
       });
-      server.listen({ host, port }, () => {
+      server.listen({ host, port, backlog: this.options.listenBacklog }, () => {
         this.listeners.push(server);
         if ('setSecureContext' in server) this.tlsListeners.push({ side: which === 'server' ? 'server' : 'client', server: server as TlsServer });
         resolve(server);

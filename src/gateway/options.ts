@@ -77,12 +77,21 @@ export interface GatewayOptions {
    * never sleeps anyway). 0 turns it off. @default 0
    */
   busyPollMicros?: number;
+  /**
+   * Connections the kernel may hold for each listener before the gateway accepts them (the
+   * `listen(2)` backlog). When a gateway fails, its players reconnect to the others within a
+   * second; a queue that overflows drops their connection attempts, and each waits for the
+   * kernel's retransmit (1 s, then 3 s...). Linux caps it at `net.core.somaxconn` (4096 by
+   * default since Linux 5.4): raise that too past it (docs/operating.md). @default 16384
+   */
+  listenBacklog?: number;
 }
 
 /** Options after defaults are applied and every value is checked. */
 export interface ResolvedGatewayOptions {
   maxPacketSize: number;
   busyPollMicros: number;
+  listenBacklog: number;
   client: Required<Omit<ClientListenerOptions, 'tls' | 'webSocket'>> & {
     tls: ResolvedTls | null;
     webSocket: { path: string; origins: ReadonlySet<string> | null };
@@ -99,6 +108,7 @@ export interface ResolvedGatewayOptions {
 export const GATEWAY_DEFAULTS = {
   maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
   busyPollMicros: 0,
+  listenBacklog: 16_384,
   client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024 },
   server: { authTimeout: DEFAULT_AUTH_TIMEOUT_MS, maxPending: 1024, pingInterval: 30_000, sendQueue: 102_400 },
 } as const;
@@ -107,6 +117,7 @@ export const GATEWAY_DEFAULTS = {
 export const GATEWAY_LIMITS = {
   maxPacketSize: { min: MIN_MAX_PACKET_SIZE, max: 64 * 1024 * 1024 },
   busyPollMicros: { min: 0, max: 10_000 },
+  listenBacklog: { min: 1, max: 1_000_000 },
   maxConn: { min: 1, max: 65_535 },
   maxPending: { min: 1, max: 1_000_000 },
   pingInterval: { min: 10, max: 24 * 3600_000 },
@@ -181,7 +192,7 @@ function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['web
 }
 
 /** The keys each part of {@link GatewayOptions} may have; any other is rejected (a typo must not pass as a default). */
-const GATEWAY_KEYS = ['maxPacketSize', 'client', 'server', 'logger', 'busyPollMicros'];
+const GATEWAY_KEYS = ['maxPacketSize', 'client', 'server', 'logger', 'busyPollMicros', 'listenBacklog'];
 const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'tls', 'webSocket'];
 const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'tls'];
 const WEBSOCKET_KEYS = ['path', 'origins'];
@@ -213,6 +224,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   return {
     maxPacketSize,
     busyPollMicros: integer('busyPollMicros', options.busyPollMicros, D.busyPollMicros, L.busyPollMicros),
+    listenBacklog: integer('listenBacklog', options.listenBacklog, D.listenBacklog, L.listenBacklog),
     client: {
       maxConn: integer('client.maxConn', c.maxConn, D.client.maxConn, L.maxConn),
       maxPending: integer('client.maxPending', c.maxPending, D.client.maxPending, L.maxPending),
