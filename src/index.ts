@@ -23,6 +23,7 @@ export {
   type ServerListenerOptions,
   type ResolvedGatewayOptions,
   type WebSocketListenerOptions,
+  type AuthKeysUpdate,
 } from './gateway/options.js';
 export type { TlsOptions as ListenerTlsOptions, ServerTlsOptions as ServerListenerTlsOptions } from './gateway/tls.js';
 export type { GatewayStats, RefuseReason, DisconnectReason } from './gateway/stats.js';

@@ -29,6 +29,30 @@ test('a server ID with keys of its own accepts only those keys', async () => {
   });
 });
 
+test('updateAuthKeys: new handshakes use the new keys, servers already in stay; bad keys are refused and change nothing', async () => {
+  await withGateway({ server: { authKey: 'old-key', authKeysById: { 9: 'nine-old' } } }, async (h) => {
+    const before = await h.server(1, 'old-key');
+    const nineBefore = await h.server(9, 'nine-old');
+    h.gw.updateAuthKeys({ authKey: ['new-key'], authKeysById: { 9: 'nine-new' } });
+    assert.deepEqual(h.gw.options.server.authKey, ['new-key']);
+    await h.server(2, 'new-key');
+    await h.server(9, 'nine-new');
+    for (const [key, id] of [['old-key', 3], ['nine-old', 9], ['new-key', 9]] as const) {
+      const refused = await h.rawServer();
+      await refused.handshake(key, id);
+      await refused.expectClosed();
+    }
+    assert.equal(h.stats.authFailures, 3);
+    // Authenticated before the change, still routed to.
+    assert.equal(before.isClosed, false);
+    assert.equal(nineBefore.isClosed, false);
+    assert.equal(h.stats.servers, 4);
+    assert.throws(() => h.gw.updateAuthKeys({ authKey: [] }), /server\.authKey/);
+    assert.throws(() => h.gw.updateAuthKeys({ authKey: 'k', authKeysById: { 1: '' } }), /server\.authKeysById\[1\]/);
+    await h.server(4, 'new-key');
+  });
+});
+
 test('authKeysById is validated', () => {
   assert.throws(() => new Gateway({ server: { authKey: 'k', authKeysById: { abc: 'x' } as never } }), InvalidOptionError);
   assert.throws(() => new Gateway({ server: { authKey: 'k', authKeysById: { 1: '' } } }), /server\.authKeysById\[1\]/);

@@ -157,7 +157,7 @@ export const FLAGS: readonly FlagSpec[] = [
   defineFlag({
     name: 'server-auth-keys-file',
     description:
-      'File of server auth keys, read at start: one key per line, or ID:key for a key of one server ID only; blank lines and # comments are skipped. Its keys add to --server-auth-key.',
+      'File of server auth keys, read at start and on SIGHUP: one key per line, or ID:key for a key of one server ID only; blank lines and # comments are skipped. Its keys add to --server-auth-key.',
     value: filePath,
     default: undefined,
     set: (c, v) => (c.authKeysFile = v),

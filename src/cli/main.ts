@@ -93,10 +93,15 @@ class Service {
   /** Resolves with whether the gateway started; a stop waits for it. */
   private started: Promise<boolean> = Promise.resolve(false);
 
+  /**
+   * @param rereadKeys reads the server keys again from where they came from (the command line,
+   *   the config file, the keys file): what SIGHUP applies.
+   */
   constructor(
     private readonly config: CliConfig,
     private readonly keys: ServerKeys,
     private readonly logger: Logger,
+    private readonly rereadKeys: () => ServerKeys,
   ) {
     const options = toGatewayOptions(config, keys.keys, logger);
     const tls = readTlsFiles(config, readText);
@@ -129,15 +134,15 @@ class Service {
     }
   };
 
-  /** SIGHUP: reads the TLS files again and gives new connections the new certificates. */
+  /**
+   * SIGHUP: reads the server auth keys again (the keys file, and the config file the keys
+   * flags may come from) and, with TLS, the certificate files. New handshakes use the new
+   * keys and new connections the new certificates; connections already up are kept. What
+   * cannot be read or used is logged and the old keys or certificates stay in force.
+   */
   private readonly onHangup = (): void => {
-    if (!hasTls(this.config)) {
-      this.logger.warn(
-        { event: 'sighup_ignored' },
-        'SIGHUP ignored: no TLS files to reload; the configuration and keys files are read at start only',
-      );
-      return;
-    }
+    this.reloadKeys();
+    if (!hasTls(this.config)) return;
     try {
       this.gateway.updateTls(readTlsFiles(this.config, readText));
       this.logger.info({ event: 'tls_reloaded' }, 'TLS certificate files reloaded: new connections use them');
@@ -145,6 +150,27 @@ class Service {
       this.logger.error({ event: 'tls_reload_failed', err: messageOf(err) }, 'TLS reload failed: the certificates in use are kept');
     }
   };
+
+  private reloadKeys(): void {
+    let keys: ServerKeys;
+    try {
+      keys = this.rereadKeys();
+      if (keys.generated !== undefined) {
+        // Nothing configured: the key generated at start (the one printed) stays.
+        this.logger.warn({ event: 'auth_keys_unchanged' }, 'SIGHUP: no server auth key is configured, the key generated at start is kept');
+        return;
+      }
+      this.gateway.updateAuthKeys(keys.keys);
+    } catch (err) {
+      this.logger.error({ event: 'auth_keys_reload_failed', err: messageOf(err) }, 'server auth keys reload failed: the keys in force are kept');
+      return;
+    }
+    const byId = keys.keys.authKeysById ?? {};
+    this.logger.info(
+      { event: 'auth_keys_reloaded', keys: keys.keys.authKey.length, serverIds: Object.keys(byId).length },
+      'server auth keys reloaded: new handshakes use them, servers already connected stay',
+    );
+  }
 
   /** Starts everything; on failure, releases what was started and sets the exit code. */
   async start(): Promise<void> {
@@ -333,7 +359,12 @@ async function main(argv: readonly string[]): Promise<void> {
       return await runPrimary(command.config, keys, logger);
     }
     logger.info({ event: 'starting', version: packageVersion(), config: effectiveConfig(command.config) }, 'fastway starting');
-    await new Service(command.config, keys, logger).start();
+    const rereadKeys = (): ServerKeys => {
+      const again = parseCommandLine(argv, process.env, readText);
+      if (again.action !== 'run') throw new Error('the command line no longer runs a gateway');
+      return serverKeys(again.config);
+    };
+    await new Service(command.config, keys, logger, rereadKeys).start();
     // A worker that could not start leaves at once (its IPC channel would keep it alive).
     if (slot !== null && process.exitCode !== undefined && process.exitCode !== 0) process.exit(process.exitCode);
   } catch (err) {

@@ -7,7 +7,7 @@ import type { GatewaySocket } from './gateway-socket.js';
 import { rejectUnknownKeys } from '../known-keys.js';
 import { IdAllocator } from './id-allocator.js';
 import { LogRateLimiter } from './log-rate-limiter.js';
-import { type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
+import { type AuthKeysUpdate, type GatewayOptions, resolveAuthKeys, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
 import { BusyPoller } from './busy-poller.js';
 import { OutputArena } from './output-arena.js';
 import { sharedReadSupported, startReading } from './shared-read-buffer.js';
@@ -77,8 +77,12 @@ const MAX_COMMAND_FRAME = commandFrameSize(CommandType.Accept);
  * await gateway.close();
  */
 export class Gateway {
-  /** The options in force, defaults applied. */
-  readonly options: ResolvedGatewayOptions;
+  /** The options in force, defaults applied (the auth keys as last set by {@link updateAuthKeys}). */
+  get options(): ResolvedGatewayOptions {
+    return this.resolved;
+  }
+
+  private resolved: ResolvedGatewayOptions;
 
   private readonly counters: GatewayStats = emptyStats();
   private readonly clients = new Map<number, Peer>();
@@ -128,7 +132,7 @@ export class Gateway {
   private liveEmptyWaiters: (() => void)[] = [];
 
   constructor(options: GatewayOptions) {
-    this.options = resolveGatewayOptions(options);
+    this.resolved = resolveGatewayOptions(options);
     this.busyPoller = this.options.busyPollMicros > 0 ? new BusyPoller(this.options.busyPollMicros) : null;
   }
 
@@ -239,6 +243,17 @@ export class Gateway {
       const tls = side === 'client' ? client : server;
       if (tls !== null) listener.setSecureContext(secureContextOptions(tls));
     }
+  }
+
+  /**
+   * Replaces the server auth keys (a rotation; a reload on SIGHUP). Every handshake from now
+   * on is checked against the new keys; servers already authenticated stay connected.
+   * @throws InvalidOptionError as the constructor does for `server.authKey` and `server.authKeysById`;
+   *   the keys in force are then kept.
+   */
+  updateAuthKeys(keys: AuthKeysUpdate): void {
+    const resolved = resolveAuthKeys(keys);
+    this.resolved = { ...this.resolved, server: { ...this.resolved.server, ...resolved } };
   }
 
   /**

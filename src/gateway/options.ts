@@ -149,6 +149,15 @@ function authKeysById(value: unknown): ReadonlyMap<number, readonly string[]> {
   return byId;
 }
 
+/** Server auth keys as {@link Gateway.updateAuthKeys} takes them: `server.authKey` and `server.authKeysById`. */
+export type AuthKeysUpdate = Pick<ServerListenerOptions, 'authKey' | 'authKeysById'>;
+
+/** Checks new server auth keys as the constructor checks them; the keys in the form the gateway uses. */
+export function resolveAuthKeys(update: AuthKeysUpdate): Pick<ResolvedGatewayOptions['server'], 'authKey' | 'authKeysById'> {
+  if (update === null || typeof update !== 'object') throw new InvalidOptionError('server', 'must be an object { authKey, authKeysById? }');
+  return { authKey: authKeys(update.authKey), authKeysById: authKeysById(update.authKeysById) };
+}
+
 /** An `Origin` as the listener compares it: the URL origin, lower case; `null` when malformed. */
 export function normaliseOrigin(text: string): string | null {
   try {
