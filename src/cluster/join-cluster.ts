@@ -10,6 +10,9 @@ import { Deque } from '../endpoint/deque.js';
 import type { DialServerOptions } from '../endpoint/dial.js';
 import { resolveServerOptions } from '../endpoint/options.js';
 import type { VirtualConnection } from '../endpoint/virtual-connection.js';
+import { resolveSessionOptions, type SessionOptions } from '../endpoint/session/options.js';
+import { ResumableConnection } from '../endpoint/session/resumable-connection.js';
+import { SessionHost, type SessionHostStats } from '../endpoint/session/session-host.js';
 import { EndpointClosedError, InvalidOptionError } from '../errors.js';
 import { type GatewayLogger, silentLogger } from '../gateway/logger.js';
 import { checkClusterName } from './cluster-keys.js';
@@ -40,6 +43,12 @@ export interface JoinClusterOptions<T = Uint8Array> extends Omit<DialServerOptio
   reconnect?: { initialDelay?: number; maxDelay?: number };
   /** ms a user binding lives without a refresh; the binding server refreshes it every third of that. @default 60000 */
   userTtl?: number;
+  /**
+   * Accept resumable virtual connections (`{}`: the default limits; docs/sessions.md). A
+   * resumed connection is the same object, whichever gateway the client came back
+   * through; its `gatewayId` is the gateway it runs through now.
+   */
+  resumable?: SessionOptions;
   logger?: GatewayLogger;
 }
 
@@ -132,6 +141,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
   private syncing: Promise<void> | null = null;
   private registryDown = false;
   private readonly locator: UserLocator | null;
+  private readonly sessionHost: SessionHost<T> | null;
 
   /** @internal Use {@link joinCluster}. */
   constructor(
@@ -141,9 +151,18 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
     private readonly directory: GatewayDirectory | null,
     private readonly subscriber: Redis | null,
     staticList: readonly string[] | null,
+    resumable: SessionOptions | undefined,
   ) {
     super();
     this.serverId = dialOptions.serverId;
+    if (resumable === undefined) {
+      this.sessionHost = null;
+    } else {
+      const endpoint = resolveServerOptions(dialOptions);
+      this.sessionHost = new SessionHost<T>(resolveSessionOptions(resumable), endpoint.format, endpoint.recvQueue, (conn, gatewayId) =>
+        this.deliver(tag(conn, gatewayId)),
+      );
+    }
     this.locator = directory === null ? null : new UserLocator(directory.redis, directory.keys);
     if (staticList !== null) {
       for (const address of staticList) {
@@ -156,6 +175,16 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
   /** The gateways currently in the registry (or the static list), by ID: state, link and load. */
   get gateways(): ReadonlyMap<string, ClusterGateway> {
     return this.members;
+  }
+
+  /** Resumable sessions held, live or suspended (0 without `resumable`). */
+  get sessions(): number {
+    return this.sessionHost?.size ?? 0;
+  }
+
+  /** What the session layer accepted, refused and expired (all zero without `resumable`). */
+  get sessionStats(): SessionHostStats {
+    return this.sessionHost?.stats ?? { opened: 0, resumed: 0, unknown: 0, refused: 0, malformed: 0, expired: 0 };
   }
 
   /** The next virtual connection a client opened to this server through any gateway. Rejects with `EndpointClosedError` once closed. */
@@ -250,6 +279,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
         this.bindings.clear();
         await Promise.all(bindings.map(([userKey, value]) => this.locator!.unbind(userKey, value).catch(() => false)));
       }
+      this.sessionHost?.close(new EndpointClosedError('the cluster server is closed'));
       await Promise.all([...this.links.values()].map((link) => link.close()));
       this.links.clear();
       for (const w of this.acceptWaiters.drain()) w.reject(new EndpointClosedError('the cluster server is closed'));
@@ -422,7 +452,11 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
 
   /** @internal */
   onAccept(link: GatewayLink<T>, conn: VirtualConnection<T>): void {
-    const tagged = tag(conn, link.gatewayId);
+    if (this.sessionHost !== null && link.endpoint !== null) this.sessionHost.adopt(conn, link.gatewayId, link.endpoint.maxMessageSize);
+    else this.deliver(tag(conn, link.gatewayId));
+  }
+
+  private deliver(tagged: ClusterConnection<T>): void {
     const waiter = this.acceptWaiters.shift();
     if (waiter !== undefined) waiter.resolve(tagged);
     else this.backlog.push(tagged);
@@ -454,6 +488,13 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
 }
 
 function tag<T>(conn: VirtualConnection<T>, gatewayId: string): ClusterConnection<T> {
+  if (conn instanceof ResumableConnection) {
+    // A resumed connection moves: it is on the gateway it last ran through.
+    let last = gatewayId;
+    const resumable = conn as ResumableConnection<T>;
+    Object.defineProperty(conn, 'gatewayId', { get: () => (last = resumable.gateway ?? last), enumerable: true });
+    return conn as unknown as ClusterConnection<T>;
+  }
   Object.defineProperty(conn, 'gatewayId', { value: gatewayId, enumerable: true });
   return conn as ClusterConnection<T>;
 }
@@ -473,7 +514,8 @@ function tag<T>(conn: VirtualConnection<T>, gatewayId: string): ClusterConnectio
  */
 export async function joinCluster<T = Uint8Array>(options: JoinClusterOptions<T>): Promise<ClusterServer<T>> {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'must be an object');
-  const { redis, gateways, clusterName, joinTimeout, syncInterval, reconnect, userTtl, logger: givenLogger, ...endpointOptions } = options;
+  const { redis, gateways, clusterName, joinTimeout, syncInterval, reconnect, userTtl, resumable, logger: givenLogger, ...endpointOptions } = options;
+  if (resumable !== undefined) resolveSessionOptions(resumable); // checked up front
   const dialOptions = endpointOptions as DialServerOptions<T>;
   resolveServerOptions(dialOptions); // checks serverId, authKey and the endpoint options up front
   if ((redis === undefined) === (gateways === undefined)) throw new InvalidOptionError('redis', 'give exactly one of redis (the registry) or gateways (a static list)');
@@ -492,7 +534,7 @@ export async function joinCluster<T = Uint8Array>(options: JoinClusterOptions<T>
       throw new InvalidOptionError('gateways', 'must be a non-empty list of gateway server addresses (host:port)');
     }
     if (clusterName !== undefined) throw new InvalidOptionError('clusterName', 'applies to redis only');
-    cluster = new ClusterServer(dialOptions, settings, logger, null, null, [...new Set(gateways)]);
+    cluster = new ClusterServer(dialOptions, settings, logger, null, null, [...new Set(gateways)], resumable);
   } else {
     const url = checkRedisUrl('redis', redis);
     const name = checkClusterName('clusterName', clusterName);
@@ -504,7 +546,7 @@ export async function joinCluster<T = Uint8Array>(options: JoinClusterOptions<T>
       await directory.close();
       throw err;
     }
-    cluster = new ClusterServer(dialOptions, settings, logger, directory, subscriber, null);
+    cluster = new ClusterServer(dialOptions, settings, logger, directory, subscriber, null, resumable);
   }
   try {
     await cluster.start(timeout);

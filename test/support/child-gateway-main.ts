@@ -55,6 +55,10 @@ const send = serveParent({
 const webSocket = process.env.FASTWAY_TEST_WEBSOCKET !== undefined;
 // FASTWAY_TEST_LISTEN (JSON { client, server }) fixes the ports, for a gateway restarted in place.
 const fixed = JSON.parse(process.env.FASTWAY_TEST_LISTEN ?? '{}') as { client?: string; server?: string };
+// SIGTERM drains, as the CLI does: live virtual connections get FASTWAY_TEST_DRAIN_MS (default 1000) to finish.
+process.once('SIGTERM', () => {
+  void gateway.drain(Number(process.env.FASTWAY_TEST_DRAIN_MS ?? 1000)).then(() => process.exit(0));
+});
 const bound = await gateway.listen({
   client: fixed.client ?? '127.0.0.1:0',
   server: fixed.server ?? '127.0.0.1:0',

@@ -53,7 +53,7 @@ export class SessionHost<T> implements SessionDriver {
     options: ResolvedSessionOptions,
     private readonly format: Format<T>,
     private readonly recvQueue: number,
-    private readonly incoming: (conn: VirtualConnection<T>) => void,
+    private readonly incoming: (conn: VirtualConnection<T>, gateway: string) => void,
   ) {
     this.options = options;
   }
@@ -76,7 +76,7 @@ export class SessionHost<T> implements SessionDriver {
       decided = true;
       this.pending.delete(carrier);
       carrier.divert(null);
-      this.incoming(carrier); // silent: a plain connection whose client waits for the server
+      this.incoming(carrier, gateway); // silent: a plain connection whose client waits for the server
     }, this.options.helloTimeout);
     void carrier.closed.then(() => {
       if (decided) return;
@@ -102,7 +102,7 @@ export class SessionHost<T> implements SessionDriver {
         if (hello === null) {
           carrier.divert(null);
           carrier.deliver(bytes);
-          this.incoming(carrier);
+          this.incoming(carrier, gateway);
           return;
         }
         this.onHello(carrier, hello, bytes, gateway, maxMessageSize);
@@ -132,7 +132,7 @@ export class SessionHost<T> implements SessionDriver {
       this.stats.opened++;
       raw.sendEncoded(encodeAnswer(HandshakeOp.Accepted, hello.sessionId, 0, secret));
       session.attach(raw, 0, gateway);
-      this.incoming(session.conn);
+      this.incoming(session.conn, gateway);
       return;
     }
     // A resume: it must prove the secret, be newer than the last one, and ask for no data
