@@ -23,9 +23,10 @@ import {
 import { HandshakeOp, decodeAnswer, encodeHelloNew, encodeHelloResume } from '../src/endpoint/session/codec.js';
 import { ChaosProxy } from './support/chaos-proxy.js';
 import { ChildGateway } from './support/child-gateway.js';
+import { GoLikeServerPath } from './support/go-like-server-path.js';
 import { checkNoLeaks } from './support/fake-gateway.js';
 import { type GatewayHarness, KEY, withGateway } from './support/gateway-harness.js';
-import { receiveNumbered, sendNumbered } from './support/numbered-traffic.js';
+import { check, receiveNumbered, sendNumbered, streamOf } from './support/numbered-traffic.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
 
 checkNoLeaks();
@@ -317,5 +318,53 @@ test('closing a resumable connection closes it at the other end, after every mes
     await waitUntil(() => srv.sessions === 0 && cli.sessions === 0, 'both ends to forget the session');
     await cli.close();
     await srv.close();
+  });
+});
+
+test("the original Go gateway's harshness (no Close to the server when a client's link drops; the server cut off when it sends on that ID): sessions wait suspended while the server's link comes back, then resume exactly once, in order", async (t) => {
+  await withGateway({}, async (h) => {
+    const goPath = await GoLikeServerPath.start(h.serverPort);
+    const clientPath = await ChaosProxy.start(h.clientPort);
+    const STREAMS = 6;
+    const N = 3000;
+    const srv = await dialServer(goPath.address, { serverId: SERVER_ID, authKey: KEY, resumable: {}, reconnect: fast });
+    const served: Promise<void>[] = [];
+    void (async () => {
+      for await (const conn of srv) {
+        served.push(
+          (async () => {
+            const first = await conn.receive();
+            const stream = streamOf(first);
+            check(first, 0, stream, 0);
+            await Promise.all([receiveNumbered(conn, 0, stream, 1, N), sendNumbered(conn, 1, stream, 0, N)]);
+          })(),
+        );
+      }
+    })();
+    const cli = await dialClient(clientPath.address, { reconnect: fast });
+    const conns: ResumableConnection[] = [];
+    for (let s = 0; s < STREAMS; s++) conns.push(await cli.dial(SERVER_ID, { resumable: true }));
+    const traffic = Promise.all(conns.map((c, s) => Promise.all([sendNumbered(c, 0, s, 0, N), receiveNumbered(c, 1, s, 0, N)])));
+    for (let cut = 0; cut < 3; cut++) {
+      await waitUntil(() => conns.every((c) => c.status === 'live'), 'every connection to be live again');
+      await new Promise((r) => setTimeout(r, 40));
+      clientPath.cutAll();
+    }
+    await withTimeout(traffic, 'every client stream to complete', 60_000);
+    await withTimeout(
+      (async () => {
+        while (served.length < STREAMS) await new Promise((r) => setTimeout(r, 10));
+        await Promise.all(served);
+      })(),
+      'every server stream to complete',
+    );
+    t.diagnostic(`client links cut: ${clientPath.cuts}; Closes withheld from the server: ${goPath.closesWithheld}; server links cut for sending on a dead ID: ${goPath.serverCuts}; server links opened: ${srv.linkCount}`);
+    assert.ok(goPath.closesWithheld >= 1, 'the server was told nothing of the lost client links');
+    assert.ok(goPath.serverCuts >= 1 && srv.linkCount >= 2, 'the server was cut off and its link came back');
+    for (const c of conns) c.close();
+    await cli.close();
+    await srv.close();
+    await clientPath.close();
+    await goPath.close();
   });
 });
