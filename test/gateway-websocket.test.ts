@@ -356,6 +356,16 @@ describe('who may connect', () => {
     });
   });
 
+  test('a plain GET on another path gets the documented 404, not 426', async () => {
+    await withWs({ client: { webSocket: { path: '/play' } } }, async ({ h, base }) => {
+      const http = base.replace('ws:', 'http:');
+      assert.equal(await httpStatus(`${http}/elsewhere`), 404);
+      assert.equal(await httpStatus(`${http}/play?x=1`), 426, 'the WebSocket path with a query still asks for an upgrade');
+      assert.equal(h.stats.webSocketUpgradesRefused, 2);
+      assert.ok(logged(h, (o) => o.event === 'websocket_refused' && o.status === 404));
+    });
+  });
+
   test('a broken upgrade request gets 400', async () => {
     await withWs({}, async ({ h, base }) => {
       const status = await httpStatus(`${base.replace('ws:', 'http:')}/`, { Connection: 'Upgrade', Upgrade: 'websocket' });

@@ -226,15 +226,28 @@ export function createWebSocketListener(
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
+  /** The request's path without its query. */
+  const pathOf = (req: IncomingMessage): string => {
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    return query < 0 ? url : url.slice(0, query);
+  };
+
   server.on('request', (req, res) => {
-    onRefused(`${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, 426, 'not a WebSocket upgrade');
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    // Another path is 404 whether or not it asks for an upgrade; only the WebSocket path says "upgrade".
+    if (pathOf(req) !== config.path) {
+      onRefused(remote, 404, `path ${JSON.stringify(req.url ?? '')} is not ${config.path}`);
+      res.writeHead(404, { Connection: 'close', 'Content-Length': '0' }).end();
+      return;
+    }
+    onRefused(remote, 426, 'not a WebSocket upgrade');
     res.writeHead(426, { Upgrade: 'websocket', Connection: 'close', 'Content-Length': '0' }).end();
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '';
-    const query = url.indexOf('?');
-    if ((query < 0 ? url : url.slice(0, query)) !== config.path) {
+    if (pathOf(req) !== config.path) {
       refuse(socket, req, 404, `path ${JSON.stringify(url)} is not ${config.path}`);
       return;
     }
