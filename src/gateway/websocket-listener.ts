@@ -89,6 +89,8 @@ export class WebSocketPeerSocket extends EventEmitter implements GatewaySocket {
   readonly remotePort: number | undefined;
   /** The close code to send when the gateway closes this connection for a protocol error. */
   private protocolCloseCode: number = WS_CLOSE.protocolError;
+  /** Set once this end has begun closing: what the client sends after that is not reported. */
+  private ending = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -137,18 +139,20 @@ export class WebSocketPeerSocket extends EventEmitter implements GatewaySocket {
   }
 
   destroy(): void {
+    this.ending = true;
     this.ws.terminate();
   }
 
   /** Protocol errors and shutdown send a close frame; anything else cuts the connection. */
   closeFor(reason: DisconnectReason): void {
+    this.ending = true;
     if (reason === 'protocol_error') this.ws.close(this.protocolCloseCode);
     else if (reason === 'gateway_closing') this.ws.close(WS_CLOSE.goingAway);
     else this.ws.terminate();
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ending || this.ws.readyState !== WebSocket.OPEN) return;
     if (!isBinary) {
       this.fail(WS_CLOSE.unsupportedData, new ProtocolError('ERR_TEXT_MESSAGE', 'a text WebSocket message: frames travel in binary messages only'));
     } else if (!endsOnFrameBoundary(data)) {
@@ -163,11 +167,13 @@ export class WebSocketPeerSocket extends EventEmitter implements GatewaySocket {
 
   /** `ws` found the client breaking the WebSocket protocol; it is already closing with a code. */
   private onWebSocketError(err: Error & { code?: string }): void {
+    if (this.ending) return; // a second fault while closing for the first: counted once
     const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ERR_FRAME_TOO_LARGE' : 'ERR_WEBSOCKET_PROTOCOL';
     this.fail(0, new ProtocolError(code, `WebSocket: ${err.message}`));
   }
 
   private fail(closeCode: number, err: ProtocolError): void {
+    this.ending = true;
     if (closeCode !== 0) this.protocolCloseCode = closeCode;
     if (this.listenerCount('error') > 0) this.emit('error', err);
     else this.ws.terminate();
