@@ -10,10 +10,11 @@ import { parseHostPort } from '../values/host-port.js';
 import { parseCount, type Range } from '../values/integer.js';
 import { checkRedisUrl, redactRedisUrl } from '../cluster/redis-connection.js';
 import { Invalid, type ValueKind } from './flag-builder.js';
+import { REDACTED, REDACTED_KEY_PROBLEM } from './redacted.js';
 import { MAX_WORKERS, parseWorkers } from './workers.js';
 
 /** What `--print-config` shows in place of each secret. */
-export const REDACTED = '<redacted>';
+export { REDACTED } from './redacted.js';
 
 /** A duration in ms within `range`: `500ms`, `30s`, `2m`, plain digits are ms. */
 export function duration(range: Range): ValueKind<number> {
@@ -123,6 +124,7 @@ export const secretKeys: ValueKind<string[]> = {
     const keys = text.split(',');
     if (keys.some((k) => k.length === 0)) return new Invalid('has an empty key between commas; every key must not be empty', true);
     if (keys.some((k) => k.trim() !== k)) return new Invalid('has a key that starts or ends with whitespace (write old,new with no spaces)', true);
+    if (keys.includes(REDACTED)) return new Invalid(REDACTED_KEY_PROBLEM, true);
     return keys;
   },
   show: (keys) => (keys.length === 0 ? 'none' : `${keys.length} keys`),

@@ -15,6 +15,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { MAX_U32 } from '../protocol/frame.js';
+import { REDACTED, REDACTED_KEY_PROBLEM } from './redacted.js';
 
 /** The keys a keys file holds. */
 export interface KeysFile {
@@ -39,6 +40,7 @@ export function parseKeysFile(text: string, path: string): KeysFile {
     const line = lines[i]!.trim();
     if (line.length === 0 || line.startsWith('#')) continue;
     const m = ID_LINE.exec(line);
+    if ((m === null ? line : m[2]!.trim()) === REDACTED) throw new InvalidOptionError(`${path}:${i + 1}`, `the key ${REDACTED_KEY_PROBLEM}`);
     if (m === null) {
       if (!keys.includes(line)) keys.push(line);
       continue;
