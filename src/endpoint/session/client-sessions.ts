@@ -74,6 +74,7 @@ function answerOf(bytes: Uint8Array): Answer | null | SessionProtocolError {
 export class ClientSessions<T> implements SessionDriver {
   private readonly servers = new Map<Session<T>, number>();
   private readonly resuming = new Set<Session<T>>();
+  private closingWaiters: (() => boolean)[] = [];
   private readonly pauses = new Map<Session<T>, { timer: ReturnType<typeof setTimeout>; resolve(): void }>();
 
   constructor(
@@ -143,10 +144,32 @@ export class ClientSessions<T> implements SessionDriver {
     if (!this.resuming.has(s) && this.servers.has(s)) void this.resume(s);
   }
 
+  /**
+   * Resolves once no session is left closing (each closed one's last messages and CLOSE
+   * acknowledged), or after `ms`.
+   */
+  closingDone(ms: number): Promise<void> {
+    if (![...this.servers.keys()].some((s) => s.isClosing)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const waiter = (): boolean => {
+        if ([...this.servers.keys()].some((s) => s.isClosing)) return false;
+        done();
+        return true;
+      };
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.closingWaiters.push(waiter);
+    });
+  }
+
   /** @internal SessionDriver */
   ended(session: Session<unknown>): void {
     const s = session as Session<T>;
     this.servers.delete(s);
+    if (this.closingWaiters.length > 0) this.closingWaiters = this.closingWaiters.filter((w) => !w());
     const pause = this.pauses.get(s);
     if (pause !== undefined) {
       clearTimeout(pause.timer);

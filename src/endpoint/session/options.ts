@@ -31,6 +31,12 @@ export interface SessionOptions {
    * handing it over as a plain one. @default 10000
    */
   helloTimeout?: number;
+  /**
+   * How long, in ms, `close()` of a reconnecting endpoint waits for the connections the
+   * application closed to have their last messages acknowledged (resuming, if need be)
+   * before it closes the link. Connections still open are closed at once. @default 5000
+   */
+  closeTimeout?: number;
 }
 
 /** {@link SessionOptions} with the defaults applied and checked. */
@@ -44,6 +50,7 @@ export const SESSION_DEFAULTS: ResolvedSessionOptions = Object.freeze({
   ackDelay: 20,
   ackEvery: 32,
   helloTimeout: 10_000,
+  closeTimeout: 5000,
 });
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -74,5 +81,6 @@ export function resolveSessionOptions(options: SessionOptions | true | undefined
     ackDelay: integer(`${prefix}.ackDelay`, o.ackDelay, D.ackDelay, 0, 60_000),
     ackEvery: integer(`${prefix}.ackEvery`, o.ackEvery, D.ackEvery, 1, 2 ** 24),
     helloTimeout: integer(`${prefix}.helloTimeout`, o.helloTimeout, D.helloTimeout, 1, MAX_TIMEOUT),
+    closeTimeout: integer(`${prefix}.closeTimeout`, o.closeTimeout, D.closeTimeout, 0, MAX_TIMEOUT),
   };
 }

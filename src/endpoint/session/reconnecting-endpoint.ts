@@ -89,6 +89,8 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
   private readonly clients: ClientSessions<T>;
   private readonly host: SessionHost<T> | null;
   private closing = false;
+  /** close() was called (the endpoint may still be flushing closed connections). */
+  private closeStarted = false;
   private reason: Error | undefined = undefined;
   private resolveClosed!: (reason: Error | undefined) => void;
   private retryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -167,7 +169,7 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
   dial(remoteId: number, options: ReconnectingDialOptions & { resumable: true }): Promise<ResumableConnection<T>>;
   dial(remoteId: number, options?: ReconnectingDialOptions): Promise<VirtualConnection<T>>;
   async dial(remoteId: number, options?: ReconnectingDialOptions): Promise<VirtualConnection<T>> {
-    if (this.closing) throw this.closedError();
+    if (this.closing || this.closeStarted) throw this.closedError();
     const resumable = options?.resumable ?? false;
     if (typeof resumable !== 'boolean') throw new InvalidOptionError('resumable', 'must be true or false');
     if (resumable && this.kind !== 'client') {
@@ -217,11 +219,17 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
   }
 
   /**
-   * Closes for good: resumable connections end (their peers are told when the link is up),
-   * plain ones close, the link closes. Resolves when released. Safe to call more than once.
+   * Closes for good. Resumable connections the application already closed first get
+   * their last messages acknowledged (resuming if need be; at most
+   * `resumable.closeTimeout` ms); connections still open end at once (their peers are
+   * told when the link is up); plain ones close; the link closes. Resolves when released.
+   * Safe to call more than once.
    */
   close(): Promise<void> {
-    this.shutdown(undefined);
+    if (!this.closeStarted) {
+      this.closeStarted = true;
+      void this.clients.closingDone(this.config.sessions.closeTimeout).then(() => this.shutdown(undefined));
+    }
     return this.closed.then(ignore);
   }
 

@@ -113,6 +113,11 @@ export class Session<T> implements SessionControl, CarrierSink {
     return this.endReason;
   }
 
+  /** True after the application closed it, while its CLOSE waits to be acknowledged. */
+  get isClosing(): boolean {
+    return this.phase === CLOSING;
+  }
+
   /** True once over. */
   get isEnded(): boolean {
     return this.phase === ENDED;
