@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import net from 'node:net';
 import { EndpointClosedError, HandshakeTimeoutError, dialClient, dialServer } from '../src/index.js';
+import { encodeNew } from '../src/protocol/index.js';
 import { checkNoLeaks } from './support/fake-gateway.js';
 import { KEY, withGateway } from './support/gateway-harness.js';
 import { withTimeout } from './support/raw-peer.js';
@@ -59,5 +61,23 @@ test('on the right ports neither hint appears', async () => {
       await Promise.all([cli.close(), srv.close()]);
     }
     assert.equal(await cli.closed, undefined);
+  });
+});
+
+test("the gateway's log names it too: a client's New on the server port", async () => {
+  await withGateway({ server: { authTimeout: 100 } }, async (h) => {
+    for (const news of [1, 3]) {
+      // One New (then the handshake times out), or three (27 bytes, taken as a wrong reply).
+      const socket = net.connect(h.serverPort, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.on('error', () => {});
+      socket.resume(); // the challenge is read and dropped
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      for (let i = 0; i < news; i++) socket.write(encodeNew());
+      await withTimeout(closed, 'the gateway to drop the connection');
+    }
+    const hints = h.logger.entries.filter((e) => e.msg.includes("this looks like a game client on the gateway's server port") && e.msg.includes('clients connect to the client port'));
+    assert.equal(hints.length, 2, h.logger.entries.map((e) => e.msg).join('\n'));
+    assert.deepEqual(hints.map((e) => (e.obj as { reason: string }).reason), ['auth timeout', 'wrong key']);
   });
 });

@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import { InvalidOptionError, ListenError, ProtocolError, type ProtocolErrorCode } from '../errors.js';
-import { CommandType, commandFrameSize, parseCommand, type Command, encodePing, writeCommand } from '../protocol/command.js';
+import { CommandType, commandFrameSize, parseCommand, type Command, encodeNew, encodePing, writeCommand } from '../protocol/command.js';
 import { createChallenge, HANDSHAKE_REPLY_SIZE, verifyHandshakeReply, decodeHandshakeReply } from '../protocol/handshake.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { rejectUnknownKeys } from '../known-keys.js';
@@ -47,6 +47,18 @@ export type BoundAddresses<A extends ListenAddresses = ListenAddresses> = {
 export interface TlsUpdate {
   client?: TlsOptions;
   server?: ServerTlsOptions;
+}
+
+/** What the log says when a game client seems to have connected to the server listener. */
+const CLIENT_ON_SERVER_PORT = "this looks like a game client on the gateway's server port (it sent New instead of a handshake reply); clients connect to the client port";
+/** The frame a client endpoint sends first (its first dial's New). */
+const CLIENT_NEW = encodeNew();
+
+/** Whether handshake bytes begin with a client's New frame rather than a reply. */
+function startsWithClientNew(bytes: Uint8Array): boolean {
+  if (bytes.length < CLIENT_NEW.length) return false;
+  for (let i = 0; i < CLIENT_NEW.length; i++) if (bytes[i] !== CLIENT_NEW[i]) return false;
+  return true;
 }
 
 /** Sweeps per ping interval: silence is measured in quarters of the interval. */
@@ -493,7 +505,11 @@ export class Gateway {
     peer.challenge = null;
     if (serverId === null) {
       this.counters.authFailures++;
-      this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, serverId: claimedId, reason: 'wrong key' }, 'server rejected: wrong auth key');
+      if (startsWithClientNew(reply)) {
+        this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, reason: 'wrong key', hint: CLIENT_ON_SERVER_PORT }, `server rejected: ${CLIENT_ON_SERVER_PORT}`);
+      } else {
+        this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, serverId: claimedId, reason: 'wrong key' }, 'server rejected: wrong auth key');
+      }
       this.disconnect(peer, 'auth_failed');
       return;
     }
@@ -536,7 +552,11 @@ export class Gateway {
     peer.authTimer = null;
     if (peer.state !== PeerState.Handshake) return;
     this.counters.authTimeouts++;
-    this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, reason: 'auth timeout' }, 'server rejected: handshake timed out');
+    if (peer.handshakeBuf !== null && startsWithClientNew(peer.handshakeBuf)) {
+      this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, reason: 'auth timeout', hint: CLIENT_ON_SERVER_PORT }, `server rejected: ${CLIENT_ON_SERVER_PORT}`);
+    } else {
+      this.logLimited('warn', peer.remote, { event: 'server_rejected', remote: peer.remote, reason: 'auth timeout' }, 'server rejected: handshake timed out');
+    }
     this.disconnect(peer, 'auth_timeout');
   }
 
