@@ -90,6 +90,8 @@ describe('the config file', () => {
       'max-packet-size': '1MiB',
       'busy-poll-us': '50',
       'listen-backlog': '2048',
+      'max-clients': '1000',
+      'max-clients-per-ip': '20',
       'client-max-conn': '3',
       'client-max-pending': '4',
       'client-ping-interval': '1m',

@@ -198,6 +198,23 @@ export const FLAGS: readonly FlagSpec[] = [
     get: (c) => c.listenBacklog,
   }),
   defineFlag({
+    name: 'max-clients',
+    description:
+      'Client connections (TCP, TLS and WebSocket together, from the TCP accept on) the gateway holds at once; past it a connection is closed at accept. 0 is no bound.',
+    value: count(L.maxClients),
+    default: D.client.maxClients,
+    set: (c, v) => (c.client.maxClients = v),
+    get: (c) => c.client.maxClients,
+  }),
+  defineFlag({
+    name: 'max-clients-per-ip',
+    description: 'The same, per remote IP address; past it that address\'s next connection is closed at accept. 0 is no bound.',
+    value: count(L.maxClients),
+    default: D.client.maxClientsPerIp,
+    set: (c, v) => (c.client.maxClientsPerIp = v),
+    get: (c) => c.client.maxClientsPerIp,
+  }),
+  defineFlag({
     name: 'client-max-conn',
     description: 'Live virtual connections one game client may have at once; more dials are refused.',
     value: count(L.maxConn),

@@ -18,6 +18,7 @@ import { ServerRegistry } from './server-registry.js';
 import { type DisconnectReason, emptyStats, type GatewayStats, type RefuseReason } from './stats.js';
 import { CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, createSocketListener, resolveTls, secureContextOptions, type ServerTlsOptions, type TlsOptions } from './tls.js';
 import { createWebSocketListener, maxWebSocketPayload } from './websocket-listener.js';
+import { admitAtAccept, ClientAdmission } from './client-admission.js';
 
 /** An address a listener is bound to. */
 export interface BoundAddress {
@@ -95,6 +96,8 @@ export class Gateway {
   }
 
   private resolved: ResolvedGatewayOptions;
+  /** Client connections held, in all and per address (`client.maxClients`, `client.maxClientsPerIp`). */
+  private readonly admission: ClientAdmission;
 
   private readonly counters: GatewayStats = emptyStats();
   private readonly clients = new Map<number, Peer>();
@@ -145,6 +148,7 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     this.resolved = resolveGatewayOptions(options);
+    this.admission = new ClientAdmission(this.resolved.client.maxClients, this.resolved.client.maxClientsPerIp);
     this.busyPoller = this.options.busyPollMicros > 0 ? new BusyPoller(this.options.busyPollMicros) : null;
   }
 
@@ -168,6 +172,7 @@ export class Gateway {
       liveConnections: this.routes.size,
       pendingConnections: this.pendingOwners.size,
       dialsRefused: { ...c.dialsRefused },
+      clientsRefused: { ...c.clientsRefused },
       protocolErrors: { ...c.protocolErrors },
     };
   }
@@ -187,7 +192,7 @@ export class Gateway {
     const onTlsError = (side: 'client' | 'server') => (err: Error, remote: string) => this.tlsFailed(side, err, remote);
     try {
       if (addresses.client !== undefined) {
-        const listener = createSocketListener(client.tls, CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, (s) => this.handleClientSocket(s), onTlsError('client'));
+        const listener = createSocketListener(client.tls, CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, (s) => this.handleClientSocket(s), onTlsError('client'), this.admitClient);
         opened.push(await this.openListener(listener, addresses.client, 'client'));
         result.client = boundAddress(listener);
         this.startSweep(PeerKind.Client);
@@ -204,6 +209,7 @@ export class Gateway {
           (s) => this.handleClientSocket(s),
           (remote, status, reason) => this.upgradeRefused(remote, status, reason),
           onTlsError('client'),
+          this.admitClient,
         );
         opened.push(await this.openListener(listener, addresses.clientWs, 'client WebSocket'));
         result.clientWs = boundAddress(listener);
@@ -775,6 +781,13 @@ export class Gateway {
     this.counters.tlsHandshakeFailures++;
     this.logLimited('info', remote, { event: 'tls_handshake_failed', listener: side, remote, err: err.message }, 'TLS handshake failed');
   }
+
+  /** Every client TCP connection, at accept: `client.maxClients` and `client.maxClientsPerIp`. */
+  private readonly admitClient = (raw: Socket): boolean =>
+    admitAtAccept(this.admission, raw, (reason, remote) => {
+      this.counters.clientsRefused[reason]++;
+      this.logLimited('warn', remote, { event: 'client_refused', remote, reason }, 'client connection closed at accept: over a connection bound');
+    });
 
   /** An HTTP request to the WebSocket listener that was not a usable upgrade. */
   private upgradeRefused(remote: string, status: number, reason: string): void {

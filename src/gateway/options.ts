@@ -28,6 +28,14 @@ export interface ClientListenerOptions {
   pingInterval?: number;
   /** Messages buffered for one client before it is disconnected as a slow consumer. @default 1024 */
   sendQueue?: number;
+  /**
+   * Client connections the gateway holds at once, over the TCP, TLS and WebSocket listeners
+   * together, counted from the TCP accept (TLS handshakes and upgrades in progress count);
+   * past it a connection is closed at accept. 0: no bound. @default 0
+   */
+  maxClients?: number;
+  /** The same, per remote IP address. 0: no bound. @default 0 */
+  maxClientsPerIp?: number;
   /** Turns the client TCP listener into TLS and the WebSocket listener into WSS. @default plain */
   tls?: TlsOptions;
   /** The WebSocket client listener. */
@@ -109,7 +117,7 @@ export const GATEWAY_DEFAULTS = {
   maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
   busyPollMicros: 0,
   listenBacklog: 16_384,
-  client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024 },
+  client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024, maxClients: 0, maxClientsPerIp: 0 },
   server: { authTimeout: DEFAULT_AUTH_TIMEOUT_MS, maxPending: 1024, pingInterval: 30_000, sendQueue: 102_400 },
 } as const;
 
@@ -123,6 +131,7 @@ export const GATEWAY_LIMITS = {
   pingInterval: { min: 10, max: 24 * 3600_000 },
   authTimeout: { min: 10, max: 600_000 },
   sendQueue: { min: 1, max: 100_000_000 },
+  maxClients: { min: 0, max: 100_000_000 },
 } as const;
 
 function authKeys(value: unknown, name = 'server.authKey'): readonly string[] {
@@ -202,7 +211,7 @@ function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['web
 
 /** The keys each part of {@link GatewayOptions} may have; any other is rejected (a typo must not pass as a default). */
 const GATEWAY_KEYS = ['maxPacketSize', 'client', 'server', 'logger', 'busyPollMicros', 'listenBacklog'];
-const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'tls', 'webSocket'];
+const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'maxClients', 'maxClientsPerIp', 'tls', 'webSocket'];
 const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'tls'];
 const WEBSOCKET_KEYS = ['path', 'origins'];
 
@@ -239,6 +248,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxPending: integer('client.maxPending', c.maxPending, D.client.maxPending, L.maxPending),
       pingInterval: integer('client.pingInterval', c.pingInterval, D.client.pingInterval, L.pingInterval),
       sendQueue: integer('client.sendQueue', c.sendQueue, D.client.sendQueue, L.sendQueue),
+      maxClients: integer('client.maxClients', c.maxClients, D.client.maxClients, L.maxClients),
+      maxClientsPerIp: integer('client.maxClientsPerIp', c.maxClientsPerIp, D.client.maxClientsPerIp, L.maxClients),
       tls: resolveTls('client.tls', c.tls, false),
       webSocket: webSocketOptions(c.webSocket),
     },

@@ -1,4 +1,5 @@
 import type { ProtocolErrorCode } from '../errors.js';
+import type { AdmissionRefusal } from './client-admission.js';
 
 /** Why the gateway refused a dial (PROTOCOL.md §5.2). */
 export type RefuseReason =
@@ -37,6 +38,8 @@ export interface GatewayStats {
   pendingConnections: number;
   /** Clients ever accepted. */
   clientsAccepted: number;
+  /** Client connections closed at accept, by the bound that refused them (`client.maxClients`, `client.maxClientsPerIp`). */
+  clientsRefused: Record<AdmissionRefusal, number>;
   /** Server connections ever authenticated. */
   serversAuthenticated: number;
   /** Data frames forwarded client → server. */
@@ -85,6 +88,7 @@ export function emptyStats(): GatewayStats {
     liveConnections: 0,
     pendingConnections: 0,
     clientsAccepted: 0,
+    clientsRefused: { max_clients: 0, max_clients_per_ip: 0 },
     serversAuthenticated: 0,
     framesClientToServer: 0,
     framesServerToClient: 0,

@@ -1,6 +1,7 @@
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { InvalidOptionError } from '../errors.js';
+import { wasRefusedAtAccept } from './client-admission.js';
 import { rejectUnknownKeys } from '../known-keys.js';
 
 /** A PEM text, as a string or as the bytes of a file. */
@@ -100,7 +101,7 @@ export function endFailedHandshakes(server: TlsServer, onTlsError: TlsErrorHandl
     const raw = (socket as Socket & { _parent?: Socket })._parent;
     const remote = (raw !== undefined ? acceptedRemote.get(raw) : undefined) ?? remoteOf(socket);
     socket.destroy();
-    onTlsError(err, remote);
+    if (!wasRefusedAtAccept(raw)) onTlsError(err, remote); // closed at accept for a bound: already reported
   });
 }
 
@@ -108,21 +109,27 @@ export function endFailedHandshakes(server: TlsServer, onTlsError: TlsErrorHandl
  * A listener for plain TCP, or TLS when `tls` is given. With `tls.ca` the peer must present
  * a certificate signed by that CA. `onSocket` gets each connection once it is usable (for
  * TLS, after the handshake); a TLS handshake that fails or takes longer than
- * `handshakeTimeout` closes the connection and goes to `onTlsError`.
+ * `handshakeTimeout` closes the connection and goes to `onTlsError`. `onAccept`, when given,
+ * sees every TCP connection first (before TLS) and may close it: false means it did.
  */
 export function createSocketListener(
   tls: ResolvedTls | null,
   handshakeTimeout: number,
   onSocket: (socket: Socket) => void,
   onTlsError: TlsErrorHandler,
+  onAccept?: (raw: Socket) => boolean,
 ): Server {
   // Accepted paused: the gateway starts reading once it has chosen how (see shared-read-buffer.ts).
-  if (tls === null) return createTcpServer({ noDelay: true, pauseOnConnect: true }, onSocket);
+  if (tls === null) {
+    return createTcpServer({ noDelay: true, pauseOnConnect: true }, onAccept === undefined ? onSocket : (s) => void (onAccept(s) && onSocket(s)));
+  }
   const mutual = tls.ca !== undefined;
   const server: TlsServer = createTlsServer(
     { ...secureContextOptions(tls), requestCert: mutual, rejectUnauthorized: mutual, handshakeTimeout, noDelay: true },
     onSocket,
   );
   endFailedHandshakes(server, onTlsError);
+  // After Node has wrapped the socket in TLS: closing the raw socket ends the handshake too.
+  if (onAccept !== undefined) server.on('connection', onAccept);
   return server;
 }

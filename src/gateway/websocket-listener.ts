@@ -184,12 +184,14 @@ export class WebSocketPeerSocket extends EventEmitter implements GatewaySocket {
  * Creates (not binds) the HTTP(S) server of the WebSocket listener. An upgrade request for
  * `config.path` from an allowed origin becomes a {@link WebSocketPeerSocket} handed to
  * `onClient`; any other request is answered with an HTTP error and reported to `onRefused`.
+ * `onAccept`, when given, sees every TCP connection first (before TLS) and may close it.
  */
 export function createWebSocketListener(
   config: WebSocketListenerConfig,
   onClient: (socket: WebSocketPeerSocket) => void,
   onRefused: (remote: string, status: number, reason: string) => void,
   onTlsError: TlsErrorHandler,
+  onAccept?: (raw: Socket) => boolean,
 ): Server {
   const wss = new WebSocketServer({
     noServer: true,
@@ -218,6 +220,9 @@ export function createWebSocketListener(
     socket.once('finish', () => socket.destroy());
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
   };
+
+  // Every TCP connection, before TLS and the upgrade (after Node's own listener, which closing it ends).
+  if (onAccept !== undefined) server.on('connection', onAccept);
 
   // A request that is malformed or too slow (Node's HTTP parser): answered, closed, reported.
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
