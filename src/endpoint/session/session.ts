@@ -260,11 +260,9 @@ export class Session<T> implements SessionControl, CarrierSink {
   /** Sends `message` on the current carrier; on a carrier that cannot take it, drops the carrier. */
   private transmit(message: Uint8Array, retransmit = false): boolean {
     const carrier = this.carrier!;
-    if (!retransmit) {
-      this.unacked = 0;
-      if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
-      this.ackTimer = undefined;
-    }
+    // The message carries the acknowledgement. A pending ACK timer stays: when it fires with
+    // nothing new to acknowledge it sends nothing (cheaper than a clearTimeout per message).
+    if (!retransmit) this.unacked = 0;
     try {
       return carrier.sendEncoded(message);
     } catch (err) {
@@ -321,7 +319,7 @@ export class Session<T> implements SessionControl, CarrierSink {
     return true;
   }
 
-  /** @internal Sends an acknowledgement of everything received (nothing to carry it). */
+  /** @internal Sends an acknowledgement of everything received, unless traffic already carried it. */
   sendAck(): void {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
