@@ -51,7 +51,7 @@ const readText = (path: string): string => readFileSync(path, 'utf8');
 /** The `--workers` slot this process runs in, or null. */
 const slot: WorkerSlot | null = workerSlot();
 
-const say = (line: string): void => void process.stdout.write(`fastway: ${slot === null ? '' : `worker ${slot.index}: `}${line}\n`);
+const say = (line: string): void => void process.stdout.write(`fastway: ${slot === null ? '' : `worker ${slot.index} (pid ${process.pid}): `}${line}\n`);
 
 function fail(code: number, message: string): void {
   process.stderr.write(`fastway: ${message}\n`);
