@@ -19,7 +19,7 @@ export interface BenchOptions {
   /** Echo server processes (server IDs 1..servers); clients are spread over them. */
   servers: number;
   /** An external gateway to measure instead of starting ours. */
-  gateway: { client: Address; server: Address } | null;
+  gateway: { client: Address; server: Address; moreServers: Address[] } | null;
   /** The external gateway's WebSocket client listener (for scenario bws), path `/`. */
   gatewayWs: Address | null;
   authKey: string;
@@ -83,12 +83,15 @@ Options:
   --servers N             echo server processes (default 1)
   --pin                   taskset the gateway to core 0, generators and echo servers to the
                           other cores (core 1 on a 2-core machine)
-  --gateway C,S           measure an external gateway: client address, server address
+  --gateway C,S           measure an external gateway: client address, server address;
+                          S1+S2+… for one with several server listeners (fastway --workers):
+                          each echo server attaches to every one
                           (host:port each); needs --auth-key
   --auth-key KEY          the external gateway's server key
   --gateway-ws HOST:PORT  the external gateway's WebSocket client listener (path /), for bws;
                           without it, bws is left out with --gateway
-  --gateway-pid PID       read the external gateway's CPU and memory from /proc
+  --gateway-pid PID       read the external gateway's CPU and memory from /proc (with
+                          its child processes: a --workers primary and its workers)
   --no-direct             skip the no-gateway baseline
   --minimal               also run the minimal forwarder (fast path, no checks) as a reference
   --minimal-onread        the same, with the forwarder reading into one shared buffer (onread)
@@ -216,8 +219,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
   let gateway: BenchOptions['gateway'] = null;
   if (values.gateway !== undefined) {
     const parts = values.gateway.split(',');
-    if (parts.length !== 2) throw new Error('--gateway: expected two addresses, client,server (host:port,host:port)');
-    gateway = { client: parseAddress(parts[0]!, 'gateway'), server: parseAddress(parts[1]!, 'gateway') };
+    if (parts.length !== 2) throw new Error('--gateway: expected two addresses, client,server (host:port,host:port[+host:port…])');
+    const servers = parts[1]!.split('+').map((a) => parseAddress(a, 'gateway'));
+    gateway = { client: parseAddress(parts[0]!, 'gateway'), server: servers[0]!, moreServers: servers.slice(1) };
     if (values['auth-key'] === undefined) throw new Error('--gateway needs --auth-key (the key its server listener accepts)');
   }
 

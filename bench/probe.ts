@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { BenchChild } from './child.js';
 import type { ProcessSample } from './ipc.js';
 
@@ -49,16 +49,28 @@ function ticksPerSecond(): number {
 export function procProbe(pid: number): Probe {
   return {
     sample() {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start at "state" (field 3).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+      // The process and every descendant: a `fastway --workers` primary and its workers.
+      let ticks = 0;
+      let rss = 0;
+      let peakRss = 0;
+      for (const p of processTree(pid)) {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          // Fields after the command name (which may hold spaces) start at "state" (field 3).
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          ticks += Number(fields[11]) + Number(fields[12]); // utime (14), stime (15)
+          const status = readFileSync(`/proc/${p}/status`, 'utf8');
+          const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+          rss += kib('VmRSS');
+          peakRss += kib('VmHWM');
+        } catch {
+          // exited between the listing and the read
+        }
+      }
       return Promise.resolve({
         cpuUs: (ticks * 1e6) / ticksPerSecond(),
-        rss: kib('VmRSS'),
-        peakRss: kib('VmHWM'),
+        rss,
+        peakRss,
         heapUsed: 0,
         connections: null,
         framesForwarded: null,
@@ -66,11 +78,30 @@ export function procProbe(pid: number): Probe {
     },
     resetPeak() {
       try {
-        writeFileSync(`/proc/${pid}/clear_refs`, '5');
+        for (const p of processTree(pid)) writeFileSync(`/proc/${p}/clear_refs`, '5');
         return Promise.resolve(true);
       } catch {
         return Promise.resolve(false);
       }
     },
   };
+}
+
+/** `pid` and its descendants, from /proc/<pid>/task/<tid>/children. */
+function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    out.push(p);
+    try {
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        const children = readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim();
+        if (children !== '') queue.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // gone, or no children file: leaves it out
+    }
+  }
+  return out;
 }

@@ -249,7 +249,7 @@ export class Runner {
   private async middle(
     mode: 'gateway' | 'minimal',
     webSocket = false,
-  ): Promise<{ client: Address; server: Address; clientWs: Address | null; probe: Probe | null }> {
+  ): Promise<{ client: Address; server: Address; moreServers: Address[]; clientWs: Address | null; probe: Probe | null }> {
     const o = this.opts;
     if (webSocket && mode !== 'gateway') throw new Error(`the ${mode} mode has no WebSocket listener`);
     if (mode === 'gateway' && o.gateway !== null) {
@@ -266,7 +266,7 @@ export class Runner {
       : this.spawn('minimal forwarder', 'minimal-forwarder.ts', { host: o.host, onread: o.minimalOnread }, GATEWAY_CORE, ['--expose-gc'])
     ).ready();
     const clientWs = (child.info.clientWs as Address | undefined) ?? null;
-    return { client: child.info.client as Address, server: child.info.server as Address, clientWs, probe: childProbe(child) };
+    return { client: child.info.client as Address, server: child.info.server as Address, moreServers: [], clientWs, probe: childProbe(child) };
   }
 
   /** The load clients: raw-protocol load generators, or with `endpoint` game clients on the endpoint library. */
@@ -300,10 +300,14 @@ export class Runner {
       const entry = webSocket ? { ...mid.clientWs!, transport: 'websocket' as const, path: '/' } : mid.client;
       if (endpoint && webSocket) throw new Error('the endpoint scenario runs over TCP only');
       // The game servers: raw-protocol echo servers, or endpoint-library ones (same config, same core).
-      echoes = range(o.servers).map((i) =>
-        endpoint
-          ? this.spawn(`endpoint server ${i + 1}`, 'endpoint-server.ts', { ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE)
-          : this.spawn(`echo server ${i + 1}`, 'echo-server.ts', { mode: 'gateway', ...mid.server, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
+      // Every game server attaches to every server listener (several with fastway --workers).
+      const serverAddrs = [mid.server, ...mid.moreServers];
+      echoes = range(o.servers).flatMap((i) =>
+        serverAddrs.map((addr, k) =>
+          endpoint
+            ? this.spawn(`endpoint server ${i + 1}`, 'endpoint-server.ts', { ...addr, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE)
+            : this.spawn(`echo server ${i + 1}${k > 0 ? `.${k}` : ''}`, 'echo-server.ts', { mode: 'gateway', ...addr, authKey: o.authKey, serverId: i + 1 }, LOAD_CORE),
+        ),
       );
       gens = this.generators(endpoint);
       await Promise.all(echoes.map((e) => e.ready()));

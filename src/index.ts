@@ -40,7 +40,16 @@ export { ENDPOINT_DEFAULTS, type EndpointOptions, type ServerEndpointOptions } f
 export type { Transport, TransportHandler } from './endpoint/transport.js';
 
 // The cluster client (Node only): the registry on Redis, joinCluster, placement, users.
-export * from './cluster/errors.js';
+export {
+  RegistryError,
+  GatewayIdTakenError,
+  ClusterUnreachableError,
+  GatewayUnavailableError,
+  UserOfflineError,
+  NoGatewayError,
+  type ClusterErrorCode,
+  type GatewayUnavailableReason,
+} from './cluster/errors.js';
 export {
   joinCluster,
   ClusterServer,

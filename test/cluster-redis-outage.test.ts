@@ -4,33 +4,22 @@
  * records and the servers' subscriptions come back by themselves.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { type ClusterServer, GatewayDirectory, joinCluster, type LinkChange, RegistryError, utf8 } from '../src/index.js';
-import { killCliChildren } from './support/cli-process.js';
 import { placeClient, type PlacedClient } from './support/cluster-clients.js';
-import { startClusterGateway, type ClusterGatewayProcess } from './support/cluster-gateway-process.js';
+import { type ClusterGatewayProcess, redisForProcessTests, startClusterGateway } from './support/cluster-gateway-process.js';
 import { CapturingLogger, KEY } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
-import { RedisServer } from './support/redis-server.js';
 
-let redis: RedisServer;
-
-before(async () => {
-  redis = await RedisServer.start();
-});
-
-after(async () => {
-  await killCliChildren();
-  await redis.dispose();
-});
+const redisServer = redisForProcessTests();
 
 const OUTAGE_MS = 10_000;
 
 test('Redis stopped for 10 s under traffic: nothing lost or crashed, bounded retries, everything back by itself', { timeout: 90_000 }, async () => {
   const gws: ClusterGatewayProcess[] = [];
-  for (const id of ['out-a', 'out-b']) gws.push(await startClusterGateway(redis.url, id, ['--log-level', 'info']));
+  for (const id of ['out-a', 'out-b']) gws.push(await startClusterGateway(redisServer().url, id, ['--log-level', 'info']));
   const logger = new CapturingLogger();
-  const server = await joinCluster({ redis: redis.url, serverId: 1, authKey: KEY, format: utf8, logger });
+  const server = await joinCluster({ redis: redisServer().url, serverId: 1, authKey: KEY, format: utf8, logger });
   const clients: PlacedClient[] = [];
   try {
     void (async () => {
@@ -40,7 +29,7 @@ test('Redis stopped for 10 s under traffic: nothing lost or crashed, bounded ret
         })();
       }
     })();
-    for (let i = 0; i < 6; i++) clients.push(await placeClient(redis.url));
+    for (let i = 0; i < 6; i++) clients.push(await placeClient(redisServer().url));
     assert.equal(new Set(clients.map((c) => c.gatewayId)).size, 2, 'clients on both gateways');
 
     // Numbered messages, each echoed; a gap or a reordering would fail the equality.
@@ -60,9 +49,9 @@ test('Redis stopped for 10 s under traffic: nothing lost or crashed, bounded ret
 
     await new Promise((r) => setTimeout(r, 500));
     const before = counts.reduce((a, b) => a + b, 0);
-    await redis.stop();
+    await redisServer().stop();
     const stoppedAt = Date.now();
-    await assert.rejects(GatewayDirectory.open({ redis: redis.url, connectTimeout: 500 }), RegistryError);
+    await assert.rejects(GatewayDirectory.open({ redis: redisServer().url, connectTimeout: 500 }), RegistryError);
     const midway = counts.reduce((a, b) => a + b, 0);
     await new Promise((r) => setTimeout(r, OUTAGE_MS - (Date.now() - stoppedAt)));
     const during = counts.reduce((a, b) => a + b, 0) - before;
@@ -71,10 +60,10 @@ test('Redis stopped for 10 s under traffic: nothing lost or crashed, bounded ret
     assert.ok([...server.gateways.values()].every((g) => g.link === 'linked'), 'and their links');
     for (const g of gws) assert.equal(g.run.child.exitCode, null, `${g.id} still runs`);
 
-    await redis.resume();
+    await redisServer().resume();
     // Records come back with the next heartbeat, subscriptions by themselves: a gateway
     // started now is announced to the server, which links it.
-    const directory = await GatewayDirectory.open({ redis: redis.url });
+    const directory = await GatewayDirectory.open({ redis: redisServer().url });
     try {
       let ids: string[] = [];
       const deadline = Date.now() + 5000;
@@ -96,7 +85,7 @@ test('Redis stopped for 10 s under traffic: nothing lost or crashed, bounded ret
       };
       server.on('link', onLink);
     });
-    gws.push(await startClusterGateway(redis.url, 'out-c'));
+    gws.push(await startClusterGateway(redisServer().url, 'out-c'));
     await withTimeout(linked, 'the server to link a gateway started after the outage', 5000);
 
     traffic = false;

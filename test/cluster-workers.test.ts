@@ -4,30 +4,21 @@
  * SIGTERM drains both.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { type ClusterServer, dialClient, joinCluster, utf8 } from '../src/index.js';
-import { killCliChildren, startCli } from './support/cli-process.js';
-import { clusterGatewayArgs } from './support/cluster-gateway-process.js';
+import { startCli } from './support/cli-process.js';
+import { clusterGatewayArgs, redisForProcessTests } from './support/cluster-gateway-process.js';
 import { KEY } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
-import { freePort, RedisServer } from './support/redis-server.js';
+import { freePort } from './support/redis-server.js';
 
-let redis: RedisServer;
-
-before(async () => {
-  redis = await RedisServer.start();
-});
-
-after(async () => {
-  await killCliChildren();
-  await redis.dispose();
-});
+const redisServer = redisForProcessTests();
 
 test('--workers 2: shared client listener, one server port each, both joined, restart of a killed worker, SIGTERM drains both', { timeout: 90_000 }, async () => {
   const clientPort = await freePort();
   const metricsPort = await freePort();
   const run = startCli(
-    clusterGatewayArgs(redis.url, 'wk', ['--workers', '2', '--client-addr', `127.0.0.1:${clientPort}`, '--metrics-addr', `127.0.0.1:${metricsPort}`]),
+    clusterGatewayArgs(redisServer().url, 'wk', ['--workers', '2', '--client-addr', `127.0.0.1:${clientPort}`, '--metrics-addr', `127.0.0.1:${metricsPort}`]),
     { waitTimeoutMs: 30_000 },
   );
   let server: ClusterServer<string> | undefined;
@@ -40,7 +31,7 @@ test('--workers 2: shared client listener, one server port each, both joined, re
     const serverPorts = [0, 1].map((k) => run.stdout.match(new RegExp(`worker ${k} \\(pid \\d+\\): listening for game servers on 127\\.0\\.0\\.1:(\\d+)`))![1]);
     assert.notEqual(serverPorts[0], serverPorts[1], 'each worker has its own server port');
 
-    server = await joinCluster({ redis: redis.url, serverId: 9, authKey: KEY, format: utf8, reconnect: { initialDelay: 50, maxDelay: 300 } });
+    server = await joinCluster({ redis: redisServer().url, serverId: 9, authKey: KEY, format: utf8, reconnect: { initialDelay: 50, maxDelay: 300 } });
     assert.deepEqual([...server.gateways.keys()].sort(), ['wk-0', 'wk-1']);
     assert.ok([...server.gateways.values()].every((g) => g.link === 'linked'));
     const seen = new Set<string>();

@@ -77,3 +77,9 @@ export class NoGatewayError extends FastwayError {
     super('ERR_NO_GATEWAY', message);
   }
 }
+
+/** A Redis failure as a {@link RegistryError} saying what was being done. */
+export function registryError(doing: string, err: unknown): RegistryError {
+  if (err instanceof RegistryError) return err;
+  return new RegistryError(`cannot ${doing}: ${(err as Error).message ?? String(err)}`, { cause: err });
+}

@@ -6,9 +6,10 @@
 import type { Redis } from 'ioredis';
 import { type GatewayLogger, silentLogger } from '../gateway/logger.js';
 import { checkClusterName, type ClusterKeys, clusterKeys } from './cluster-keys.js';
-import { RegistryError } from './errors.js';
+import { RegistryError, registryError } from './errors.js';
 import { decodeGatewayRecord, type GatewayRecord } from './gateway-record.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './redis-connection.js';
+import { UserLocator } from './user-locator.js';
 
 /** Options of {@link GatewayDirectory.open}. */
 export interface GatewayDirectoryOptions {
@@ -26,10 +27,8 @@ const SCAN_COUNT = 200;
 /** A read-only view of a cluster's gateways in the registry, over one Redis connection. */
 export class GatewayDirectory {
   private constructor(
-    /** @internal The connection (joinCluster shares it for its user bindings). */
-    readonly redis: Redis,
-    /** @internal */
-    readonly keys: ClusterKeys,
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
     private readonly logger: GatewayLogger,
   ) {}
 
@@ -80,6 +79,16 @@ export class GatewayDirectory {
     return this.decode(id, value);
   }
 
+  /** The cluster's user bindings (push by user), over this directory's connection. */
+  users(): UserLocator {
+    return new UserLocator(this.redis, this.keys);
+  }
+
+  /** The cluster's announcement channel. */
+  get channel(): string {
+    return this.keys.channel;
+  }
+
   /** Closes the connection. */
   close(): Promise<void> {
     return closeRedis(this.redis);
@@ -96,10 +105,4 @@ export class GatewayDirectory {
       return null;
     }
   }
-}
-
-/** A Redis failure as a RegistryError saying what was being done. */
-export function registryError(doing: string, err: unknown): RegistryError {
-  if (err instanceof RegistryError) return err;
-  return new RegistryError(`cannot ${doing}: ${(err as Error).message ?? String(err)}`, { cause: err });
 }

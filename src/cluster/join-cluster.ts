@@ -21,7 +21,7 @@ import { GatewayDirectory } from './gateway-directory.js';
 import { GatewayLink, type LinkOwner, type LinkState } from './gateway-link.js';
 import { decodeAnnouncement, type GatewayRecord, type GatewayState } from './gateway-record.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './redis-connection.js';
-import { checkUserKey, type UserLocation, UserLocator } from './user-locator.js';
+import { checkUserKey, type UserLocation, type UserLocator } from './user-locator.js';
 
 /** Options of {@link joinCluster}: a server endpoint's (without the address), plus where the gateways are. */
 export interface JoinClusterOptions<T = Uint8Array> extends Omit<DialServerOptions<T>, 'serverId' | 'authKey'> {
@@ -125,7 +125,7 @@ function positive(name: string, value: unknown, fallback: number, min = 1): numb
  * `for await (const conn of cluster)` (or {@link accept}) yields the virtual connections
  * clients open through any gateway; {@link gateways} shows the membership and links.
  */
-export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEvents> implements AsyncIterable<ClusterConnection<T>>, LinkOwner<T> {
+export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEvents> implements AsyncIterable<ClusterConnection<T>> {
   /** The server ID used on every gateway. */
   readonly serverId: number;
   private readonly members = new Map<string, ClusterGateway>();
@@ -142,6 +142,12 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
   private registryDown = false;
   private readonly locator: UserLocator | null;
   private readonly sessionHost: SessionHost<T> | null;
+  /** What the links call back. */
+  private readonly linkOwner: LinkOwner<T> = {
+    wantedAddress: (id) => this.wantedAddress(id),
+    onState: (link, error) => this.onLinkState(link, error),
+    onAccept: (link, conn) => this.onLinkAccept(link, conn),
+  };
 
   /** @internal Use {@link joinCluster}. */
   constructor(
@@ -163,7 +169,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
         this.deliver(tag(conn, gatewayId)),
       );
     }
-    this.locator = directory === null ? null : new UserLocator(directory.redis, directory.keys);
+    this.locator = directory === null ? null : directory.users();
     if (staticList !== null) {
       for (const address of staticList) {
         this.addresses.set(address, address);
@@ -298,7 +304,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
       this.applyAll(records);
       this.subscriber!.on('message', (_channel: string, text: string) => this.onAnnouncement(text));
       this.subscriber!.on('ready', () => void this.sync()); // back after an outage: catch up
-      await this.subscriber!.subscribe(this.directory.keys.channel);
+      await this.subscriber!.subscribe(this.directory.channel);
       this.timers.push(setInterval(() => void this.sync(), this.settings.syncInterval));
       this.timers.push(setInterval(() => void this.refreshBindings(), Math.max(1, Math.floor(this.settings.userTtl / 3))));
     }
@@ -420,24 +426,23 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
     if (this.closing !== null || this.wantedAddress(id) === null) return;
     let link = this.links.get(id);
     if (link === undefined) {
-      link = new GatewayLink(id, this, this.dialOptions, this.settings.reconnect);
+      link = new GatewayLink(id, this.linkOwner, this.dialOptions, this.settings.reconnect);
       this.links.set(id, link);
     }
     link.start();
   }
 
-  // ---- LinkOwner ----
+  // ---- What the links call back ----
 
-  /** @internal */
-  wantedAddress(gatewayId: string): string | null {
+  /** The server address to dial for `gatewayId`, or null when no link is wanted (unknown, draining, or closing). */
+  private wantedAddress(gatewayId: string): string | null {
     if (this.closing !== null) return null;
     const member = this.members.get(gatewayId);
     if (member === undefined || member.state !== 'ready') return null;
     return this.addresses.get(gatewayId) ?? null;
   }
 
-  /** @internal */
-  onState(link: GatewayLink<T>, error: Error | undefined): void {
+  private onLinkState(link: GatewayLink<T>, error: Error | undefined): void {
     const member = this.members.get(link.gatewayId);
     if (member !== undefined) this.members.set(link.gatewayId, { ...member, link: link.state });
     else if (link.state !== 'linked' && this.links.get(link.gatewayId) === link) {
@@ -450,8 +455,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
     this.emit('link', { gatewayId: link.gatewayId, link: link.state, error });
   }
 
-  /** @internal */
-  onAccept(link: GatewayLink<T>, conn: VirtualConnection<T>): void {
+  private onLinkAccept(link: GatewayLink<T>, conn: VirtualConnection<T>): void {
     if (this.sessionHost !== null && link.endpoint !== null) this.sessionHost.adopt(conn, link.gatewayId, link.endpoint.maxMessageSize);
     else this.deliver(tag(conn, link.gatewayId));
   }

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError } from '../errors.js';
 import type { ClusterKeys } from './cluster-keys.js';
-import { RegistryError } from './errors.js';
-import { registryError } from './gateway-directory.js';
+import { RegistryError, registryError } from './errors.js';
 
 /** Where a user is connected. */
 export interface UserLocation {

@@ -3,8 +3,10 @@
  * test's redis-server with a short heartbeat and TTL, so that tests can SIGKILL or SIGTERM
  * it and watch the cluster react.
  */
+import { after, before } from 'node:test';
 import { KEY } from './gateway-harness.js';
-import { type CliRun, startCli } from './cli-process.js';
+import { type CliRun, killCliChildren, startCli } from './cli-process.js';
+import { RedisServer } from './redis-server.js';
 
 /** The heartbeat and TTL the test gateways run with. */
 export const CHILD_HEARTBEAT_MS = 200;
@@ -44,4 +46,20 @@ export async function startClusterGateway(redisUrl: string, id: string, extra: s
   const serverAddr = (await run.waitFor(/listening for game servers on (\S+)/))[1]!;
   const metrics = (await run.waitFor(/metrics on (http:\/\/\S+)\/metrics/))[1]!;
   return { run, id, clientAddr, serverAddr, metricsUrl: metrics };
+}
+
+/**
+ * For a test file of gateway processes: a redis-server started before its tests, and after
+ * them every leftover `fastway` child killed and the server stopped. Returns a getter.
+ */
+export function redisForProcessTests(): () => RedisServer {
+  let redis: RedisServer | undefined;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(async () => {
+    await killCliChildren();
+    await redis?.dispose();
+  });
+  return () => redis!;
 }
