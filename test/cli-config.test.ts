@@ -96,6 +96,8 @@ describe('the config file', () => {
       'client-max-pending': '4',
       'client-ping-interval': '1m',
       'client-send-queue': '5',
+      'client-send-buffer': '2MiB',
+      'server-send-buffer': '256KiB',
       'server-max-pending': '6',
       'server-ping-interval': '7s',
       'server-send-queue': '8',

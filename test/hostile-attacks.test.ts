@@ -22,6 +22,7 @@ import { MiB, mib } from './support/child-gateway.js';
 import { GatewayModel } from './support/gateway-model.js';
 import { TallyPeer } from './support/frame-tally.js';
 import { RawPeer } from './support/raw-peer.js';
+import { WsRawClient } from './support/ws-raw-client.js';
 
 after(() => {
   for (const line of attackReport) console.log(`# ${line}`);
@@ -402,5 +403,57 @@ describe('oversize Length and garbage', () => {
       attackReport.push(`garbage: ${clientErrors} of ${PER_PORT} client streams were protocol errors (the rest ended by the test), ${PER_PORT} server handshakes failed`);
       await settled('after', 1 * MiB, 'after the garbage');
     });
+  });
+});
+
+describe('many clients that do not read, in bytes', () => {
+  const CLIENTS = Number(process.env.FASTWAY_FLOODED_CLIENTS ?? 100);
+  const SEND_BUFFER = 512 * 1024;
+  const MESSAGE = 64 * 1024;
+
+  test(`${CLIENTS} never-reading WebSocket clients flooded at once: each dropped at its byte bound, well before its message bound; gateway memory bounded`, async () => {
+    await runAttack(`${CLIENTS} never-reading WebSocket clients`, { client: { sendBuffer: SEND_BUFFER } }, async ({ gw, baseline, measure, settled, own }) => {
+      const server = own(await TallyPeer.server(gw.serverPort, ATTACK_KEY, 7));
+      const sinks: WsRawClient[] = [];
+      const connIds: number[] = [];
+      for (let i = 0; i < CLIENTS; i++) {
+        const sink = own(await WsRawClient.connect(`ws://127.0.0.1:${gw.wsPort!}/`));
+        const connId = await sink.open();
+        sink.sendDial(connId, 7);
+        await sink.expectCommand(CommandType.Accept, connId);
+        sink.ws.pause(); // reads nothing from here on
+        sinks.push(sink);
+        connIds.push(connId);
+      }
+      await server.waitFor((t) => t.accepts === CLIENTS, 'an Accept for every client');
+      const sent = new Map(connIds.map((id) => [id, 0]));
+      const frames = new Map(connIds.map((id) => [id, encodeDataFrame(id, new Uint8Array(MESSAGE).fill(id & 0xff))]));
+      let peak = 0;
+      for (let round = 0; server.closedIds.size < CLIENTS; round++) {
+        assert.ok(round < 1024, `after ${round} rounds of ${MESSAGE} B to each client, ${CLIENTS - server.closedIds.size} were not dropped`);
+        for (const id of connIds) {
+          if (server.closedIds.has(id)) continue;
+          server.write(frames.get(id)!);
+          sent.set(id, sent.get(id)! + 1);
+        }
+        await server.drained();
+        if (round % 16 === 15) peak = Math.max(peak, held(await gw.memory()) - held(baseline));
+      }
+      const s = await gw.stats();
+      assert.equal(s.slowConsumerDisconnects, CLIENTS);
+      const most = Math.max(...sent.values());
+      attackReport.push(
+        `${CLIENTS} never-reading WebSocket clients: each dropped after at most ${most} messages of ${MESSAGE} B (client.sendBuffer ${mib(SEND_BUFFER)}, sendQueue 1024); ` +
+          `peak gateway growth seen ${mib(peak)}`,
+      );
+      // The message bound alone would have let each take 1024 × 64 KiB = 64 MiB.
+      assert.ok(most < 512, `a client took ${most} messages before it was dropped: the byte bound did not act`);
+      assert.ok(peak <= CLIENTS * 2 * SEND_BUFFER + 32 * MiB, `the gateway grew by ${mib(peak)} for ${CLIENTS} slow clients`);
+      await measure('with the clients dropped');
+      await Promise.all(sinks.map((c) => c.end()));
+      await server.end();
+      await gw.waitFor((st) => st.clients === 1 && st.servers === 1, 'the attackers and their server to leave');
+      await settled('after', 2 * MiB, 'after the slow clients were dropped');
+    }, { webSocket: true });
   });
 });

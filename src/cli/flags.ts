@@ -247,6 +247,14 @@ export const FLAGS: readonly FlagSpec[] = [
     get: (c) => c.client.sendQueue,
   }),
   defineFlag({
+    name: 'client-send-buffer',
+    description: 'Bytes buffered for one game client; a client that falls further behind is disconnected (with --client-send-queue, whichever comes first). Keep it above --max-packet-size.',
+    value: byteSize(L.sendBuffer),
+    default: D.client.sendBuffer,
+    set: (c, v) => (c.client.sendBuffer = v),
+    get: (c) => c.client.sendBuffer,
+  }),
+  defineFlag({
     name: 'server-max-pending',
     description: 'IDs one game server connection may hold between New and Dial; past it New is answered with Open(0).',
     value: count(L.maxPending),
@@ -269,6 +277,14 @@ export const FLAGS: readonly FlagSpec[] = [
     default: D.server.sendQueue,
     set: (c, v) => (c.server.sendQueue = v),
     get: (c) => c.server.sendQueue,
+  }),
+  defineFlag({
+    name: 'server-send-buffer',
+    description: 'Bytes buffered for one game server; past it the gateway stops reading from the clients sending to it until it drains (with --server-send-queue, whichever comes first).',
+    value: byteSize(L.sendBuffer),
+    default: D.server.sendBuffer,
+    set: (c, v) => (c.server.sendBuffer = v),
+    get: (c) => c.server.sendBuffer,
   }),
   defineFlag({
     name: 'drain-timeout',

@@ -419,7 +419,7 @@ export class Gateway {
     if (to === from) {
       // Answers to its own commands: counted with this turn's, so its reading stops at once.
       if (to.queued > bound) this.congest(to, to);
-    } else if (to.backlog > bound) {
+    } else if (to.backlog > bound || to.socket.writableLength > this.sendBufferOf(to)) {
       if (to.isClient) this.slowConsumer(to);
       else this.congest(to, from);
     }
@@ -450,9 +450,14 @@ export class Gateway {
     return peer.isClient ? this.options.client.sendQueue : this.options.server.sendQueue;
   }
 
+  /** The byte bound of `peer`'s backlog (`client.sendBuffer`, `server.sendBuffer`): bytes written, not yet taken by the kernel. */
+  private sendBufferOf(peer: Peer): number {
+    return peer.isClient ? this.options.client.sendBuffer : this.options.server.sendBuffer;
+  }
+
   /** @internal A congested peer's write completed: resume its senders once it is half drained. */
   maybeRelieve(server: Peer): void {
-    if (server.backlog > this.sendQueueOf(server) >>> 1) return;
+    if (server.backlog > this.sendQueueOf(server) >>> 1 || server.socket.writableLength > this.sendBufferOf(server) / 2) return;
     server.congested = false;
     const blocked = server.blockedSenders;
     if (blocked === null) return;
@@ -704,7 +709,7 @@ export class Gateway {
     this.logLimited(
       'warn',
       client.remote,
-      { event: 'slow_consumer', clientId: client.id, remote: client.remote, queued: client.queued },
+      { event: 'slow_consumer', clientId: client.id, remote: client.remote, queued: client.queued, bufferedBytes: client.socket.writableLength },
       'client disconnected: not reading fast enough',
     );
     this.disconnect(client, 'slow_consumer');

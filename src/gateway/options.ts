@@ -29,6 +29,12 @@ export interface ClientListenerOptions {
   /** Messages buffered for one client before it is disconnected as a slow consumer. @default 1024 */
   sendQueue?: number;
   /**
+   * Bytes buffered for one client (written, not yet taken by the kernel) before it is
+   * disconnected as a slow consumer; applied with `sendQueue`, whichever is reached first.
+   * Keep it above `maxPacketSize`. @default 4194304 (4 MiB)
+   */
+  sendBuffer?: number;
+  /**
    * Client connections the gateway holds at once, over the TCP, TLS and WebSocket listeners
    * together, counted from the TCP accept (TLS handshakes and upgrades in progress count);
    * past it a connection is closed at accept. 0: no bound. @default 0
@@ -62,6 +68,11 @@ export interface ServerListenerOptions {
   pingInterval?: number;
   /** Messages buffered for one server before the gateway stops reading from its senders. @default 102400 */
   sendQueue?: number;
+  /**
+   * Bytes buffered for one server before the gateway stops reading from its senders; applied
+   * with `sendQueue`, whichever is reached first. @default 67108864 (64 MiB)
+   */
+  sendBuffer?: number;
   /** Turns the server listener into TLS; with `ca`, servers must present a certificate signed by it. @default plain */
   tls?: ServerTlsOptions;
 }
@@ -117,8 +128,8 @@ export const GATEWAY_DEFAULTS = {
   maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
   busyPollMicros: 0,
   listenBacklog: 16_384,
-  client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024, maxClients: 0, maxClientsPerIp: 0 },
-  server: { authTimeout: DEFAULT_AUTH_TIMEOUT_MS, maxPending: 1024, pingInterval: 30_000, sendQueue: 102_400 },
+  client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024, sendBuffer: 4 * 1024 * 1024, maxClients: 0, maxClientsPerIp: 0 },
+  server: { authTimeout: DEFAULT_AUTH_TIMEOUT_MS, maxPending: 1024, pingInterval: 30_000, sendQueue: 102_400, sendBuffer: 64 * 1024 * 1024 },
 } as const;
 
 /** Accepted ranges, shared by the class and the CLI's messages. */
@@ -131,6 +142,7 @@ export const GATEWAY_LIMITS = {
   pingInterval: { min: 10, max: 24 * 3600_000 },
   authTimeout: { min: 10, max: 600_000 },
   sendQueue: { min: 1, max: 100_000_000 },
+  sendBuffer: { min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 },
   maxClients: { min: 0, max: 100_000_000 },
 } as const;
 
@@ -211,8 +223,8 @@ function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['web
 
 /** The keys each part of {@link GatewayOptions} may have; any other is rejected (a typo must not pass as a default). */
 const GATEWAY_KEYS = ['maxPacketSize', 'client', 'server', 'logger', 'busyPollMicros', 'listenBacklog'];
-const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'maxClients', 'maxClientsPerIp', 'tls', 'webSocket'];
-const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'tls'];
+const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'maxClients', 'maxClientsPerIp', 'tls', 'webSocket'];
+const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'tls'];
 const WEBSOCKET_KEYS = ['path', 'origins'];
 
 /** Checks that `value`, if given, is an object with only `known` keys. */
@@ -248,6 +260,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxPending: integer('client.maxPending', c.maxPending, D.client.maxPending, L.maxPending),
       pingInterval: integer('client.pingInterval', c.pingInterval, D.client.pingInterval, L.pingInterval),
       sendQueue: integer('client.sendQueue', c.sendQueue, D.client.sendQueue, L.sendQueue),
+      sendBuffer: integer('client.sendBuffer', c.sendBuffer, D.client.sendBuffer, L.sendBuffer),
       maxClients: integer('client.maxClients', c.maxClients, D.client.maxClients, L.maxClients),
       maxClientsPerIp: integer('client.maxClientsPerIp', c.maxClientsPerIp, D.client.maxClientsPerIp, L.maxClients),
       tls: resolveTls('client.tls', c.tls, false),
@@ -260,6 +273,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxPending: integer('server.maxPending', s.maxPending, D.server.maxPending, L.maxPending),
       pingInterval: integer('server.pingInterval', s.pingInterval, D.server.pingInterval, L.pingInterval),
       sendQueue: integer('server.sendQueue', s.sendQueue, D.server.sendQueue, L.sendQueue),
+      sendBuffer: integer('server.sendBuffer', s.sendBuffer, D.server.sendBuffer, L.sendBuffer),
       tls: resolveTls('server.tls', s.tls, true),
     },
     logger: options.logger ?? silentLogger,

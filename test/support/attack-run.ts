@@ -53,9 +53,14 @@ export function assertMemoryNear(baseline: GatewayMemory, now: GatewayMemory, sl
   );
 }
 
-/** Runs one attack against a fresh child gateway with `options` (the auth key is added). */
-export async function runAttack(name: string, options: Omit<ChildGatewayOptions, 'server'> & { server?: Partial<ChildGatewayOptions['server']> }, body: (ctx: AttackContext) => Promise<void>): Promise<void> {
-  const gw = await ChildGateway.start({ ...options, server: { ...options.server, authKey: ATTACK_KEY } });
+/** Runs one attack against a fresh child gateway with `options` (the auth key is added); `listen.webSocket` opens its WebSocket listener too. */
+export async function runAttack(
+  name: string,
+  options: Omit<ChildGatewayOptions, 'server'> & { server?: Partial<ChildGatewayOptions['server']> },
+  body: (ctx: AttackContext) => Promise<void>,
+  listen: { webSocket?: boolean } = {},
+): Promise<void> {
+  const gw = await ChildGateway.start({ ...options, server: { ...options.server, authKey: ATTACK_KEY } }, [], listen);
   const owned: { end(): Promise<void> }[] = [];
   const own = <T extends { end(): Promise<void> }>(peer: T): T => {
     owned.push(peer);

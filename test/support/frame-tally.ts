@@ -44,6 +44,8 @@ export class TallyPeer {
   connectedAt = 0;
   closedAt = 0;
   private readonly decoder = new FrameDecoder(0xffffffff);
+  /** ConnIDs a Close arrived for. */
+  readonly closedIds = new Set<number>();
   private framing: boolean;
   private skipRaw: number;
   /** For a server connection that answers the challenge itself. */
@@ -85,7 +87,10 @@ export class TallyPeer {
           t.accepts++;
           if (keepAccepts) this.accepted.push(id);
         } else if (type === CommandType.Refuse) t.refuses++;
-        else if (type === CommandType.Close) t.closes++;
+        else if (type === CommandType.Close) {
+          t.closes++;
+          this.closedIds.add(id);
+        }
         else if (type === CommandType.Ping) t.pings++;
       },
     };
