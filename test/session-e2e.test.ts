@@ -368,3 +368,39 @@ test("the original Go gateway's harshness (no Close to the server when a client'
     await goPath.close();
   });
 });
+
+test('a server that does not read: the client meets backpressure (send() false, then WindowFullError), never the server\'s ReceiveQueueFullError; once read, everything arrives in order', async () => {
+  await withGateway({}, async (h) => {
+    const srv = await dialServer(`127.0.0.1:${h.serverPort}`, { serverId: SERVER_ID, authKey: KEY, resumable: {}, reconnect: fast });
+    const accepted = srv.accept();
+    const cli = await dialClient(`127.0.0.1:${h.clientPort}`, { reconnect: fast });
+    const conn = await cli.dial(SERVER_ID, { resumable: true });
+    const atServer = await withTimeout(accepted, 'the server to accept');
+    let sent = 0;
+    let firstFalse = -1;
+    for (;;) {
+      let ok: boolean;
+      try {
+        ok = conn.send(bytesOf(`s${sent}`));
+      } catch (err) {
+        assert.ok(err instanceof WindowFullError, String(err));
+        break;
+      }
+      if (!ok && firstFalse < 0) firstFalse = sent;
+      sent++;
+    }
+    assert.equal(sent, 1024, 'the default window holds 1,024 unread messages');
+    assert.equal(firstFalse, 511, 'send() asks to wait from half the window');
+    await waitUntil(() => atServer.queuedMessages === sent, 'every message to reach the server');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(atServer.isClosed, false, 'the server end is not closed for a full receive queue');
+    const drained = conn.drained();
+    for (let i = 0; i < sent; i++) assert.equal(textOf(await atServer.receive()), `s${i}`);
+    await withTimeout(drained, 'the client to drain once the server read');
+    assert.equal(conn.send(bytesOf('after')), true);
+    assert.equal(textOf(await atServer.receive()), 'after');
+    conn.close();
+    await cli.close();
+    await srv.close();
+  });
+});

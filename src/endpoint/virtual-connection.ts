@@ -150,6 +150,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
     if (options !== undefined) return this.receiveWithin(options);
     const bytes = this.queue.shift();
     if (bytes !== undefined) {
+      this.consumed();
       try {
         return Promise.resolve(this.format.decode(bytes));
       } catch (err) {
@@ -224,6 +225,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
         this.waiters.push({ resolve: resolve as (value: unknown) => void, reject, iter: true }),
       );
     }
+    this.consumed();
     try {
       return Promise.resolve({ value: this.format.decode(bytes), done: false });
     } catch (err) {
@@ -243,6 +245,7 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
     }
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
+      this.consumed();
       let message: T;
       try {
         message = this.format.decode(bytes);
@@ -282,6 +285,9 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
     if (!this.open) throw new ConnectionClosedError(closedMessage(this.reason), { cause: this.reason });
     return this.owner.sendFrame(this.connId, bytes);
   }
+
+  /** The application took one message (read it, or a waiting read got it). A resumable connection acknowledges it. @internal */
+  protected consumed(): void {}
 
   /** A resumed connection now runs over another virtual connection, maybe from another remote ID. @internal */
   protected rebind(connId: number, remoteId: number): void {

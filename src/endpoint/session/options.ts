@@ -15,7 +15,9 @@ export interface SessionOptions {
   /**
    * Messages sent and not yet acknowledged that one connection may hold for
    * retransmission. `send()` returns `false` from half of it, and throws
-   * `WindowFullError` (sending nothing) past it. @default 4096
+   * `WindowFullError` (sending nothing) past it. A message leaves the window once the
+   * peer's application has *read* it, so keep it at most the peer's `recvQueue` (1024 by
+   * default): then the peer's receive queue never overflows. @default 1024
    */
   windowMessages?: number;
   /** The same bound in bytes (each message counts its length plus 9). @default 4194304 (4 MiB) */
@@ -45,7 +47,7 @@ export type ResolvedSessionOptions = Required<SessionOptions>;
 /** The defaults of {@link SessionOptions}. */
 export const SESSION_DEFAULTS: ResolvedSessionOptions = Object.freeze({
   resumeTimeout: 30_000,
-  windowMessages: 4096,
+  windowMessages: 1024,
   windowBytes: 4 * 1024 * 1024,
   ackDelay: 20,
   ackEvery: 32,

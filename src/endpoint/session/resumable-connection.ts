@@ -17,6 +17,8 @@ export type SessionStatusEvent =
 export interface SessionControl extends ConnectionOwner {
   readonly state: SessionState;
   readonly gateway: string | null;
+  /** The application read a message: it may be acknowledged. */
+  consumed(): void;
 }
 
 /**
@@ -74,6 +76,11 @@ export class ResumableConnection<T = Uint8Array> extends VirtualConnection<T> {
         // A listener's failure is its own.
       }
     }
+  }
+
+  /** @internal */
+  protected override consumed(): void {
+    this.control.consumed();
   }
 
   /** @internal */

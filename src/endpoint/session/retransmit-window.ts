@@ -67,12 +67,13 @@ export class RetransmitWindow {
 
   /**
    * The peer acknowledged everything before `ack`: releases those messages and returns how
-   * many. Returns -1 (and changes nothing) when `ack` is not within
-   * [{@link startSeq}, {@link nextSeq}]: a peer acknowledging what was never sent.
+   * many. An `ack` before {@link startSeq} (an older acknowledgement overtaken by a newer
+   * one) releases nothing and returns 0. Returns -1 (and changes nothing) when `ack` is past
+   * {@link nextSeq}: a peer acknowledging what was never sent.
    */
   acknowledge(ack: number): number {
     const n = seqDistance(ack, this.start);
-    if (n > this.size) return -1;
+    if (n > this.size) return seqDistance(this.start, ack) < 0x80000000 ? 0 : -1;
     const mask = this.items.length - 1;
     for (let i = 0; i < n; i++) {
       this.held -= this.items[this.head]!.length;

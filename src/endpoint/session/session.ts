@@ -123,9 +123,14 @@ export class Session<T> implements SessionControl, CarrierSink {
     return this.phase === ENDED;
   }
 
-  /** The next sequence number this side expects (what its resume hello says). */
+  /**
+   * Everything before this sequence number was read by the application: what this side
+   * acknowledges, and where a resume asks the peer to start again (messages received but
+   * not yet read stay in the peer's window, so the receive queue never holds more than the
+   * peer's window; the ones resent that are still queued here are skipped).
+   */
   get nextExpected(): number {
-    return this.recvNext;
+    return (this.recvNext - this.conn.queuedMessages) >>> 0;
   }
 
   /** True when the sequence number `ack` from the peer is one this side could have sent. */
@@ -146,7 +151,7 @@ export class Session<T> implements SessionControl, CarrierSink {
       const w = this.window;
       throw new WindowFullError(`${w.length} of ${w.maxMessages} messages, ${w.bytes} of ${w.maxBytes} bytes`);
     }
-    const message = encodeData(this.window.nextSeq, this.recvNext, payload);
+    const message = encodeData(this.window.nextSeq, this.nextExpected, payload);
     this.window.push(message);
     let ok = !this.window.pressing;
     if (this.carrier !== null) ok = this.transmit(message) && ok;
@@ -158,7 +163,7 @@ export class Session<T> implements SessionControl, CarrierSink {
     conn.terminate(reason, discardQueued);
     if (this.phase !== OPEN) return;
     this.phase = CLOSING;
-    const message = encodeClose(this.window.nextSeq, this.recvNext);
+    const message = encodeClose(this.window.nextSeq, this.nextExpected);
     this.window.push(message); // a CLOSE always fits: nothing else follows it
     if (this.carrier !== null) this.transmit(message);
   }
@@ -207,7 +212,7 @@ export class Session<T> implements SessionControl, CarrierSink {
     void carrier.closed.then(() => this.carrierClosed(carrier));
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
-    const ack = this.recvNext;
+    const ack = this.nextExpected;
     let ok = true;
     this.window.forEach((message) => {
       if (!ok) return;
@@ -285,7 +290,10 @@ export class Session<T> implements SessionControl, CarrierSink {
       this.end(err as Error);
       return;
     }
-    if (m.type !== StreamType.Ack && m.seq !== this.recvNext) {
+    // A message before the next expected one is a resend of one still queued here
+    // (resumes restart from what the application read): skipped, but its ack counts.
+    const duplicate = m.type !== StreamType.Ack && m.seq !== this.recvNext;
+    if (duplicate && seqDistance(this.recvNext, m.seq) >= 0x80000000) {
       this.end(new SessionProtocolError(`sequence number ${m.seq} arrived when ${this.recvNext} was expected`));
       return;
     }
@@ -293,17 +301,23 @@ export class Session<T> implements SessionControl, CarrierSink {
       this.end(new SessionProtocolError(`the peer acknowledged sequence number ${m.ack}, which was never sent`));
       return;
     }
-    if (m.type === StreamType.Ack || this.phase === ENDED) return;
+    if (m.type === StreamType.Ack || duplicate || this.phase === ENDED) return;
     this.recvNext = (this.recvNext + 1) >>> 0;
     if (m.type === StreamType.Close) {
       if (this.carrier !== null) this.transmit(encodeAck(this.recvNext));
       this.end(new ConnectionClosedError('closed by the remote end'), false);
       return;
     }
-    if (this.phase === OPEN && !this.conn.deliver(m.payload!)) {
-      this.end(new ReceiveQueueFullError(this.conn.queuedMessages), true);
+    if (this.phase !== OPEN) {
+      this.consumed(); // closing here: nobody reads, but the peer's window must move
       return;
     }
+    if (!this.conn.deliver(m.payload!)) this.end(new ReceiveQueueFullError(this.conn.queuedMessages), true);
+  }
+
+  /** @internal SessionControl: the application read a message; acknowledge soon (or now, every ackEvery). */
+  consumed(): void {
+    if (this.carrier === null || this.phase === ENDED) return; // a resume's hello says it
     if (++this.unacked >= this.options.ackEvery) this.sendAck();
     else if (this.ackTimer === undefined) this.ackTimer = setTimeout(ackDue, this.options.ackDelay, this);
   }
@@ -324,7 +338,7 @@ export class Session<T> implements SessionControl, CarrierSink {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     if (this.carrier === null || this.unacked === 0) return;
-    this.transmit(encodeAck(this.recvNext));
+    this.transmit(encodeAck(this.nextExpected));
   }
 
   private resolveDrainWaiters(): void {
@@ -351,7 +365,7 @@ export class Session<T> implements SessionControl, CarrierSink {
   end(reason: Error | undefined, tellPeer = false): void {
     if (this.phase === ENDED) return;
     const wasClosing = this.phase === CLOSING;
-    if (tellPeer && this.phase === OPEN && this.carrier !== null) this.transmit(encodeClose(this.window.nextSeq, this.recvNext));
+    if (tellPeer && this.phase === OPEN && this.carrier !== null) this.transmit(encodeClose(this.window.nextSeq, this.nextExpected));
     this.phase = ENDED;
     this.endReason = reason;
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
