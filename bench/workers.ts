@@ -37,13 +37,14 @@ function startGateway(workers: number, key: string): Promise<{ child: ChildProce
   );
   let out = '';
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`fastway --workers ${workers} exited (${code}) before it was ready:\n${out}`)));
+    const early = (code: number | null): void => reject(new Error(`fastway --workers ${workers} exited (${code}) before it was ready:\n${out}`));
+    child.once('exit', early);
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       out += text;
       const clients = [...out.matchAll(/listening for game clients on (\S+)/g)].map((m) => m[1]!);
       const servers = [...out.matchAll(/worker (\d+) \(pid \d+\): listening for game servers on (\S+)/g)];
       if (servers.length === workers && clients.length === workers) {
-        child.removeAllListeners('exit');
+        child.off('exit', early);
         resolve({ child, client: clients[0]!, servers: servers.sort((a, b) => Number(a[1]) - Number(b[1])).map((m) => m[2]!) });
       }
     });
