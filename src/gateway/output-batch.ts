@@ -1,9 +1,20 @@
 import type { GatewaySocket } from './gateway-socket.js';
+import type { Socket } from 'node:net';
+import { getSystemErrorName } from 'node:util';
+import { HandleWrite, writeToHandle } from './handle-write.js';
 import type { OutputArena } from './output-arena.js';
 
 /** A batch larger than an arena block whose runs average less than this is copied into one buffer rather than written as that many views. */
 const MIN_VIEW_RUN = 1024;
 const EMPTY = new Uint8Array(0);
+
+function errnoName(status: number): string {
+  try {
+    return getSystemErrorName(status);
+  } catch {
+    return String(status);
+  }
+}
 
 /**
  * The frames queued for one socket during one event-loop turn, written out together in one
@@ -24,6 +35,10 @@ export class OutputBatch {
   /** Message counts of the writes not yet completed, oldest first from `head`. */
   private inFlight: number[] = [];
   private head = 0;
+  /** The socket written to and its write-completion callback (set at the first write). */
+  private socket: GatewaySocket | null = null;
+  private onWritten: ((err?: Error | null) => void) | null = null;
+  private onHandleDone: ((status: number) => void) | null = null;
 
 
   /** Frames added since the last {@link writeTo}. */
@@ -62,16 +77,16 @@ export class OutputBatch {
     if (n === 0) return;
     const { bufs, starts, ends, bytes } = this;
     this.pushInFlight(this.messages);
-    if (socket.writableLength !== 0 || (bytes > arena.blockSize && bytes < n * MIN_VIEW_RUN)) {
-      socket.write(this.copyInto(Buffer.allocUnsafe(bytes), 0), onWritten);
+    // A write of an earlier turn still in progress (through the stream, or straight to the handle).
+    const busy = socket.writableLength !== 0 || this.inFlight.length - this.head > 1;
+    if (busy || (bytes > arena.blockSize && bytes < n * MIN_VIEW_RUN)) {
+      this.send(socket, this.copyInto(Buffer.allocUnsafe(bytes), 0), null, arena, onWritten);
     } else if (n === 1) {
-      socket.write(bufs[0]!.subarray(starts[0]!, ends[0]!), onWritten);
-      if (socket.writableLength !== 0) arena.pin(bufs[0]!);
+      this.send(socket, bufs[0]!.subarray(starts[0]!, ends[0]!), bufs[0]!, arena, onWritten);
     } else if (bytes <= arena.blockSize) {
       const at = arena.reserve(bytes);
       const block = arena.buffer;
-      socket.write(this.copyInto(block, at), onWritten);
-      if (socket.writableLength !== 0) arena.pin(block);
+      this.send(socket, this.copyInto(block, at), block, arena, onWritten);
     } else {
       socket.cork();
       for (let i = 0; i < n - 1; i++) socket.write(bufs[i]!.subarray(starts[i]!, ends[i]!));
@@ -80,6 +95,39 @@ export class OutputBatch {
       if (socket.writableLength !== 0) for (let i = 0; i < n; i++) arena.pin(bufs[i]!);
     }
     this.clear();
+  }
+
+  /**
+   * One write of `data` (which lies in `owner`, an arena block or a read chunk, or in a buffer
+   * of its own when `owner` is null): straight to the socket's handle when it can (see
+   * handle-write.ts), else through the stream. A write that is not over when this returns
+   * pins `owner`, so the arena does not hand its bytes out again meanwhile.
+   */
+  private send(socket: GatewaySocket, data: Uint8Array, owner: Uint8Array | null, arena: OutputArena, onWritten: (err?: Error | null) => void): void {
+    this.onWritten = onWritten;
+    this.socket = socket;
+    const result = writeToHandle(socket, data, (this.onHandleDone ??= this.handleDone.bind(this)));
+    if (result === HandleWrite.Done) {
+      onWritten(null);
+      return;
+    }
+    if (result === HandleWrite.Pending) {
+      if (owner !== null) arena.pin(owner);
+      return;
+    }
+    socket.write(data, onWritten);
+    if (owner !== null && socket.writableLength !== 0) arena.pin(owner);
+  }
+
+  /** A write straight to the handle that went on asynchronously ended; a failed one destroys the socket, which then reports 'error' and 'close'. */
+  private handleDone(status: number): void {
+    if (status < 0) {
+      // Only plain TCP sockets are written to straight (handle-write.ts).
+      (this.socket as unknown as Socket | null)?.destroy(new Error(`write failed: ${errnoName(status)}`));
+      this.onWritten?.(new Error('write failed'));
+      return;
+    }
+    this.onWritten?.(null);
   }
 
   /** Copies the queued ranges one after another into `out` from `at`; returns the view of them. */
