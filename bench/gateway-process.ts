@@ -1,7 +1,8 @@
 /**
  * Bench child: the gateway under test, alone in its process (so it can be pinned to a core
  * and its CPU and memory measured). `node --import tsx bench/gateway-process.ts '<json>'`
- * with `{ "host", "authKey", "webSocket"?, "busyPollMicros"?, "listenBacklog"? }`.
+ * with `{ "host", "authKey", "webSocket"?, "busyPollMicros"?, "listenBacklog"?, "pingIntervalMs"? }`
+ * (pingIntervalMs: both listeners' ping interval; default one hour, so no Pings during a run).
  *
  * Sends `ready` with its `client` and `server` addresses, and with `webSocket: true` the
  * address of its WebSocket client listener (`clientWs`, path `/`) too. Requests: `probe` (CPU and memory of
@@ -18,12 +19,12 @@ const BENCH_LIMITS = {
 };
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '{}') as { host: string; authKey: string; webSocket?: boolean; busyPollMicros?: number; listenBacklog?: number | null };
+  const config = JSON.parse(process.argv[2] ?? '{}') as { host: string; authKey: string; webSocket?: boolean; busyPollMicros?: number; listenBacklog?: number | null; pingIntervalMs?: number };
   const gateway = new Gateway({
     busyPollMicros: config.busyPollMicros ?? 0,
     ...(config.listenBacklog != null ? { listenBacklog: config.listenBacklog } : {}),
-    client: BENCH_LIMITS.client,
-    server: { ...BENCH_LIMITS.server, authKey: config.authKey },
+    client: { ...BENCH_LIMITS.client, ...(config.pingIntervalMs !== undefined ? { pingInterval: config.pingIntervalMs } : {}) },
+    server: { ...BENCH_LIMITS.server, authKey: config.authKey, ...(config.pingIntervalMs !== undefined ? { pingInterval: config.pingIntervalMs } : {}) },
   });
   const any = `${config.host}:0`;
   const { client, server, clientWs } = await gateway.listen({ client: any, server: any, ...(config.webSocket === true ? { clientWs: any } : {}) });

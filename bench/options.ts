@@ -49,6 +49,10 @@ export interface BenchOptions {
   stormSettleMs: number;
   /** Our gateway's `listenBacklog` (null: its default). */
   listenBacklog: number | null;
+  /** Our gateway's client and server ping interval, ms (default one hour: no Pings during a run). */
+  pingIntervalMs: number;
+  /** Scenario e: how long the connections sit idle after the memory reading while the middle's CPU is measured, ms. */
+  idleWindowMs: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -103,6 +107,10 @@ Options:
   --storm-settle 30s      scenario f: wait after each storm's clients left before reading
                           the gateway's RSS (default 30s)
   --listen-backlog N      run our gateway with listenBacklog N (default: the gateway's own)
+  --ping-interval 1h      our gateway's client and server ping interval (default 1h: no Pings
+                          in a run; e with 30s or 1s measures the liveness sweep and Pings)
+  --idle-window 5s        scenario e: idle time after the memory reading over which the
+                          gateway's CPU is measured (0 skips it)
   --busy-poll-us N        run our gateway with busyPollMicros N (keep polling N µs after each
                           read instead of sleeping; default 0, off, as the gateway ships)
   --help
@@ -110,11 +118,11 @@ Options:
 
 /** Parses `10s`, `500ms`, `1.5m` or a bare number of seconds into ms. */
 export function parseDuration(text: string, name: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (m === null) throw new Error(`--${name}: expected a duration like 10s or 500ms, got "${text}"`);
   const value = Number(m[1]);
   const unit = m[2] ?? 's';
-  return Math.round(unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000);
+  return Math.round(unit === 'ms' ? value : unit === 's' ? value * 1000 : unit === 'm' ? value * 60_000 : value * 3_600_000);
 }
 
 function positiveInt(text: string, name: string, min = 1): number {
@@ -181,6 +189,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
       storms: { type: 'string', default: '5' },
       'storm-settle': { type: 'string', default: '30s' },
       'listen-backlog': { type: 'string' },
+      'ping-interval': { type: 'string', default: '1h' },
+      'idle-window': { type: 'string', default: '5s' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -248,6 +258,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | null {
     storms: positiveInt(values.storms, 'storms'),
     stormSettleMs: parseDuration(values['storm-settle'], 'storm-settle'),
     listenBacklog: listenBacklog(values['listen-backlog'], external),
+    pingIntervalMs: parseDuration(values['ping-interval'], 'ping-interval'),
+    idleWindowMs: parseDuration(values['idle-window'], 'idle-window'),
   };
 }
 

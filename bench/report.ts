@@ -250,7 +250,18 @@ export function stormGrowth(r: StormResult): number | null {
 }
 
 function idleRow(label: string, shape: string, r: IdleResult, ratioText: string): string[] {
-  return [label, shape, r.mode, kib(r.bytesPerConnection), kib(r.heapBytesPerConnection), `${mb(r.rssBeforeBytes)} → ${mb(r.rssAfterBytes)}`, ratioText];
+  const pingText = r.pingIntervalMs >= 3_600_000 ? 'none' : `${r.pingIntervalMs / 1000} s`;
+  return [
+    label,
+    shape,
+    r.mode,
+    kib(r.bytesPerConnection),
+    kib(r.heapBytesPerConnection),
+    `${mb(r.rssBeforeBytes)} → ${mb(r.rssAfterBytes)}`,
+    r.idleCpuPercent == null ? '-' : `${r.idleCpuPercent.toFixed(1)}% (pings ${r.mode === 'direct' ? '-' : pingText})`,
+    kib(r.bytesPerConnectionAfterIdle ?? null),
+    ratioText,
+  ];
 }
 
 /** The human-readable results: one table for the traffic scenarios, one for idle connections, then failures. */
@@ -333,7 +344,10 @@ export function formatTables(reports: ScenarioReport[]): string {
     );
   }
   if (idle.length > 0) {
-    out.push(table(['scenario', 'connections', 'mode', 'RSS/conn', 'heap/conn', 'RSS before → after', '÷ direct'], idle, 3));
+    out.push(
+      table(['scenario', 'connections', 'mode', 'RSS/conn', 'heap/conn', 'RSS before → after', 'idle CPU', 'RSS/conn after idle', '÷ direct'], idle, 3) +
+        '\nidle CPU: the middle\'s CPU while the connections sit idle for --idle-window after the memory reading (its liveness sweep; with --ping-interval, the Pings and their answers too); RSS/conn after idle: per connection again at its end',
+    );
   }
   if (storms.length > 0) {
     out.push(

@@ -81,6 +81,13 @@ export interface IdleResult {
   /** The same for the V8 heap (null for an external gateway). */
   heapBytesPerConnection: number | null;
   peakRssBytes: number | null;
+  /** The middle's CPU over `idleWindowMs` of idleness after the measurement, in % of one core (the liveness sweep, and the Pings when the interval is short). */
+  idleCpuPercent: number | null;
+  idleWindowMs: number;
+  /** Our gateway's ping interval in this run (--ping-interval), ms. */
+  pingIntervalMs: number;
+  /** RSS per connection again at the end of the idle window (after a full GC): with Pings, what a pinged idle connection holds. */
+  bytesPerConnectionAfterIdle: number | null;
   errors: string[];
 }
 
@@ -259,7 +266,7 @@ export class Runner {
       ? this.spawn(
           'gateway',
           'gateway-process.ts',
-          { host: o.host, authKey: o.authKey, webSocket, busyPollMicros: o.busyPollMicros, listenBacklog: o.listenBacklog },
+          { host: o.host, authKey: o.authKey, webSocket, busyPollMicros: o.busyPollMicros, listenBacklog: o.listenBacklog, pingIntervalMs: o.pingIntervalMs },
           GATEWAY_CORE,
           ['--expose-gc'],
         )
@@ -441,6 +448,19 @@ export class Runner {
       }
       after = await middle.sample(true);
     }
+    // Then the connections sit idle for a while: what does the middle spend on them (the
+    // liveness sweep, and with a short --ping-interval the Pings and their answers), and
+    // what do they hold once pinged?
+    let idleCpuPercent: number | null = null;
+    let rssAfterIdleBytes: number | null = null;
+    if (middle !== null && after !== null && o.idleWindowMs > 0) {
+      const t0 = performance.now();
+      const cpu0 = (await middle.sample()).cpuUs;
+      await delay(o.idleWindowMs);
+      const end = await middle.sample(true);
+      idleCpuPercent = percent(end.cpuUs - cpu0, performance.now() - t0);
+      rssAfterIdleBytes = end.rss;
+    }
     const perConn = (a: number, b: number): number => (a - b) / s.clients;
     const result: IdleResult = {
       kind: 'idle',
@@ -451,6 +471,10 @@ export class Runner {
       bytesPerConnection: before !== null && after !== null ? perConn(after.rss, before.rss) : null,
       heapBytesPerConnection: before !== null && after !== null && after.heapUsed > 0 ? perConn(after.heapUsed, before.heapUsed) : null,
       peakRssBytes: after?.peakRss ?? null,
+      idleCpuPercent,
+      idleWindowMs: o.idleWindowMs,
+      pingIntervalMs: o.pingIntervalMs,
+      bytesPerConnectionAfterIdle: before !== null && rssAfterIdleBytes !== null ? perConn(rssAfterIdleBytes, before.rss) : null,
       errors: [],
     };
     const per = result.bytesPerConnection === null ? 'not measured (no process to read)' : `${(result.bytesPerConnection / 1024).toFixed(2)} KiB RSS per connection`;

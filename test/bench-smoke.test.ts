@@ -28,6 +28,8 @@ interface ModeResult {
   middlePeakRssBytes?: number | null;
   bytesPerConnection?: number | null;
   heapBytesPerConnection?: number | null;
+  idleCpuPercent?: number | null;
+  bytesPerConnectionAfterIdle?: number | null;
   connections?: number;
   errors?: string[];
   error?: string;
@@ -76,7 +78,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fastway-bench-'));
   jsonPath = join(dir, 'results.json');
   chartPath = join(dir, 'chart.svg');
-  const args = ['--import', 'tsx', 'bench/run.ts', '--duration', '1s', '--warmup', '0s', '--clients', 'd=100,e=1000,f=200', '--storms', '2', '--storm-settle', '0s'];
+  const args = ['--import', 'tsx', 'bench/run.ts', '--duration', '1s', '--warmup', '0s', '--clients', 'd=100,e=1000,f=200', '--storms', '2', '--storm-settle', '0s', '--idle-window', '1s'];
   args.push('--json-out', jsonPath, '--chart', chartPath);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -183,6 +185,10 @@ test('scenario e measures the gateway memory cost per idle connection', () => {
   assert.ok(Number.isFinite(s.gateway.bytesPerConnection), `gateway RSS bytes/conn ${s.gateway.bytesPerConnection}`);
   assert.ok(s.gateway.heapBytesPerConnection! > 0, `gateway heap bytes/conn ${s.gateway.heapBytesPerConnection}`);
   assert.equal(s.direct!.kind, 'idle', s.direct!.error);
+  // Then a second of idleness: the gateway's CPU over it, and the memory per connection again.
+  assert.ok(s.gateway.idleCpuPercent! >= 0 && s.gateway.idleCpuPercent! < 200, `idle CPU ${s.gateway.idleCpuPercent}`);
+  assert.ok(Number.isFinite(s.gateway.bytesPerConnectionAfterIdle), `after idle ${s.gateway.bytesPerConnectionAfterIdle}`);
+  assert.match(output, /RSS\/conn after idle/);
 });
 
 test('scenario f: every storm client round-trips its message, through the gateway and directly, storm after storm', () => {
