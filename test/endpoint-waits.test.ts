@@ -9,7 +9,7 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 import {
   AbortError,
-  type Endpoint,
+  type VirtualConnection,
   Gateway,
   InvalidOptionError,
   TimeoutError,
@@ -18,92 +18,84 @@ import {
   utf8,
 } from '../src/index.js';
 import { checkNoLeaks, early, withFakeGateway } from './support/fake-gateway.js';
-import { type GatewayHarness, KEY, withGateway } from './support/gateway-harness.js';
+import { KEY, withGateway } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
 
 checkNoLeaks();
 
-/** A server (ID 1) and a client with one virtual connection between them, as utf8. */
-async function linked(h: GatewayHarness): Promise<{ srv: Endpoint<string>; cli: Endpoint<string>; atServer: Awaited<ReturnType<Endpoint<string>['accept']>>; atClient: Awaited<ReturnType<Endpoint<string>['dial']>> }> {
-  const srv = await dialServer(`127.0.0.1:${h.serverPort}`, { serverId: 1, authKey: KEY, format: utf8 });
-  const cli = await dialClient(`127.0.0.1:${h.clientPort}`, { format: utf8 });
-  const accepting = srv.accept();
-  const atClient = await cli.dial(1);
-  return { srv, cli, atServer: await accepting, atClient };
+/** The two ends of one virtual connection (server ID 1 and a client, utf8), through a fresh gateway. */
+interface Linked {
+  atServer: VirtualConnection<string>;
+  atClient: VirtualConnection<string>;
+}
+
+/** Runs `body` with a linked server and client on a fresh gateway; closes everything afterwards. */
+async function withLinked(body: (link: Linked) => Promise<void>): Promise<void> {
+  await withGateway({}, async (h) => {
+    const srv = await dialServer(`127.0.0.1:${h.serverPort}`, { serverId: 1, authKey: KEY, format: utf8 });
+    const cli = await dialClient(`127.0.0.1:${h.clientPort}`, { format: utf8 });
+    try {
+      const accepting = srv.accept();
+      const atClient = await cli.dial(1);
+      await body({ atServer: await accepting, atClient });
+    } finally {
+      await Promise.all([cli.close(), srv.close()]);
+    }
+  });
 }
 
 const isTimeout = (err: unknown): boolean => err instanceof TimeoutError && err.code === 'ERR_TIMEOUT';
 
 describe('receive({ signal, timeout })', () => {
   test('a receive that timed out takes nothing: the next receive gets the message', async () => {
-    await withGateway({}, async (h) => {
-      const { srv, cli, atServer, atClient } = await linked(h);
-      try {
-        // The race a user writes, with a timeout that wins.
-        await assert.rejects(withTimeout(atClient.receive({ timeout: 30 }), 'receive to time out'), isTimeout);
-        atServer.send('after the timeout');
-        assert.equal(await withTimeout(atClient.receive(), 'the message'), 'after the timeout');
-        assert.equal(atClient.queuedMessages, 0);
-      } finally {
-        await Promise.all([cli.close(), srv.close()]);
-      }
+    await withLinked(async ({ atServer, atClient }) => {
+    // The race a user writes, with a timeout that wins.
+    await assert.rejects(withTimeout(atClient.receive({ timeout: 30 }), 'receive to time out'), isTimeout);
+    atServer.send('after the timeout');
+    assert.equal(await withTimeout(atClient.receive(), 'the message'), 'after the timeout');
+    assert.equal(atClient.queuedMessages, 0);
     });
   });
 
   test('an aborted receive takes nothing, even with another receive queued behind it', async () => {
-    await withGateway({}, async (h) => {
-      const { srv, cli, atServer, atClient } = await linked(h);
-      try {
-        const controller = new AbortController();
-        const first = early(atClient.receive({ signal: controller.signal }));
-        const second = atClient.receive();
-        controller.abort(new Error('player left the menu'));
-        await assert.rejects(withTimeout(first, 'the receive to abort'), (err: unknown) => {
-          assert.ok(err instanceof AbortError, String(err));
-          assert.equal(err.code, 'ERR_ABORTED');
-          assert.equal((err.cause as Error).message, 'player left the menu');
-          return true;
-        });
-        atServer.send('one');
-        atServer.send('two');
-        assert.equal(await withTimeout(second, 'the queued receive'), 'one', 'the aborted receive did not take "one"');
-        assert.equal(await atClient.receive({ timeout: 1000 }), 'two');
-        // An already aborted signal rejects at once and leaves a queued message alone.
-        atServer.send('three');
-        await waitUntil(() => atClient.queuedMessages === 1, 'the message to be queued');
-        await assert.rejects(atClient.receive({ signal: AbortSignal.abort() }), AbortError);
-        assert.equal(atClient.queuedMessages, 1);
-        assert.equal(await atClient.receive({ signal: new AbortController().signal }), 'three');
-      } finally {
-        await Promise.all([cli.close(), srv.close()]);
-      }
+    await withLinked(async ({ atServer, atClient }) => {
+    const controller = new AbortController();
+    const first = early(atClient.receive({ signal: controller.signal }));
+    const second = atClient.receive();
+    controller.abort(new Error('player left the menu'));
+    await assert.rejects(withTimeout(first, 'the receive to abort'), (err: unknown) => {
+      assert.ok(err instanceof AbortError, String(err));
+      assert.equal(err.code, 'ERR_ABORTED');
+      assert.equal((err.cause as Error).message, 'player left the menu');
+      return true;
+    });
+    atServer.send('one');
+    atServer.send('two');
+    assert.equal(await withTimeout(second, 'the queued receive'), 'one', 'the aborted receive did not take "one"');
+    assert.equal(await atClient.receive({ timeout: 1000 }), 'two');
+    // An already aborted signal rejects at once and leaves a queued message alone.
+    atServer.send('three');
+    await waitUntil(() => atClient.queuedMessages === 1, 'the message to be queued');
+    await assert.rejects(atClient.receive({ signal: AbortSignal.abort() }), AbortError);
+    assert.equal(atClient.queuedMessages, 1);
+    assert.equal(await atClient.receive({ signal: new AbortController().signal }), 'three');
     });
   });
 
   test('many timed-out receives leave no waiter behind (the queue stays bounded)', async () => {
-    await withGateway({}, async (h) => {
-      const { srv, cli, atServer, atClient } = await linked(h);
-      try {
-        const waits = Array.from({ length: 200 }, () => atClient.receive({ timeout: 5 }).then(() => 'got', (err: unknown) => (isTimeout(err) ? 'timeout' : String(err))));
-        assert.deepEqual(new Set(await Promise.all(waits)), new Set(['timeout']));
-        atServer.send('still delivered');
-        assert.equal(await atClient.receive({ timeout: 2000 }), 'still delivered');
-      } finally {
-        await Promise.all([cli.close(), srv.close()]);
-      }
+    await withLinked(async ({ atServer, atClient }) => {
+    const waits = Array.from({ length: 200 }, () => atClient.receive({ timeout: 5 }).then(() => 'got', (err: unknown) => (isTimeout(err) ? 'timeout' : String(err))));
+    assert.deepEqual(new Set(await Promise.all(waits)), new Set(['timeout']));
+    atServer.send('still delivered');
+    assert.equal(await atClient.receive({ timeout: 2000 }), 'still delivered');
     });
   });
 
   test('a close still settles a receive with a signal, with ConnectionClosedError', async () => {
-    await withGateway({}, async (h) => {
-      const { srv, cli, atServer, atClient } = await linked(h);
-      try {
-        const waiting = early(atClient.receive({ signal: new AbortController().signal, timeout: 60_000 }));
-        atServer.close();
-        await assert.rejects(waiting, (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_CONNECTION_CLOSED');
-      } finally {
-        await Promise.all([cli.close(), srv.close()]);
-      }
+    await withLinked(async ({ atServer, atClient }) => {
+    const waiting = early(atClient.receive({ signal: new AbortController().signal, timeout: 60_000 }));
+    atServer.close();
+    await assert.rejects(waiting, (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_CONNECTION_CLOSED');
     });
   });
 });
