@@ -49,25 +49,25 @@ const isTimeout = (err: unknown): boolean => err instanceof TimeoutError && err.
 describe('receive({ signal, timeout })', () => {
   test('a receive that timed out takes nothing: the next receive gets the message', async () => {
     await withLinked(async ({ atServer, atClient }) => {
-    // The race a user writes, with a timeout that wins.
-    await assert.rejects(withTimeout(atClient.receive({ timeout: 30 }), 'receive to time out'), isTimeout);
-    atServer.send('after the timeout');
-    assert.equal(await withTimeout(atClient.receive(), 'the message'), 'after the timeout');
-    assert.equal(atClient.queuedMessages, 0);
+      // The race a user writes, with a timeout that wins.
+      await assert.rejects(withTimeout(atClient.receive({ timeout: 30 }), 'receive to time out'), isTimeout);
+      atServer.send('after the timeout');
+      assert.equal(await withTimeout(atClient.receive(), 'the message'), 'after the timeout');
+      assert.equal(atClient.queuedMessages, 0);
     });
   });
 
   test('an aborted receive takes nothing, even with another receive queued behind it', async () => {
     await withLinked(async ({ atServer, atClient }) => {
-    const controller = new AbortController();
-    const first = early(atClient.receive({ signal: controller.signal }));
-    const second = atClient.receive();
-    controller.abort(new Error('player left the menu'));
-    await assert.rejects(withTimeout(first, 'the receive to abort'), (err: unknown) => {
-      assert.ok(err instanceof AbortError, String(err));
-      assert.equal(err.code, 'ERR_ABORTED');
-      assert.equal((err.cause as Error).message, 'player left the menu');
-      return true;
+      const controller = new AbortController();
+      const first = early(atClient.receive({ signal: controller.signal }));
+      const second = atClient.receive();
+      controller.abort(new Error('player left the menu'));
+      await assert.rejects(withTimeout(first, 'the receive to abort'), (err: unknown) => {
+        assert.ok(err instanceof AbortError, String(err));
+        assert.equal(err.code, 'ERR_ABORTED');
+        assert.equal((err.cause as Error).message, 'player left the menu');
+        return true;
     });
     atServer.send('one');
     atServer.send('two');
@@ -84,18 +84,18 @@ describe('receive({ signal, timeout })', () => {
 
   test('many timed-out receives leave no waiter behind (the queue stays bounded)', async () => {
     await withLinked(async ({ atServer, atClient }) => {
-    const waits = Array.from({ length: 200 }, () => atClient.receive({ timeout: 5 }).then(() => 'got', (err: unknown) => (isTimeout(err) ? 'timeout' : String(err))));
-    assert.deepEqual(new Set(await Promise.all(waits)), new Set(['timeout']));
-    atServer.send('still delivered');
-    assert.equal(await atClient.receive({ timeout: 2000 }), 'still delivered');
+      const waits = Array.from({ length: 200 }, () => atClient.receive({ timeout: 5 }).then(() => 'got', (err: unknown) => (isTimeout(err) ? 'timeout' : String(err))));
+      assert.deepEqual(new Set(await Promise.all(waits)), new Set(['timeout']));
+      atServer.send('still delivered');
+      assert.equal(await atClient.receive({ timeout: 2000 }), 'still delivered');
     });
   });
 
   test('a close still settles a receive with a signal, with ConnectionClosedError', async () => {
     await withLinked(async ({ atServer, atClient }) => {
-    const waiting = early(atClient.receive({ signal: new AbortController().signal, timeout: 60_000 }));
-    atServer.close();
-    await assert.rejects(waiting, (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_CONNECTION_CLOSED');
+      const waiting = early(atClient.receive({ signal: new AbortController().signal, timeout: 60_000 }));
+      atServer.close();
+      await assert.rejects(waiting, (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_CONNECTION_CLOSED');
     });
   });
 });
