@@ -121,3 +121,11 @@ export function emptyStats(): GatewayStats {
     webSocketUpgradesRefused: 0,
   };
 }
+
+/** The gauges of a snapshot: current sizes of the gateway's tables. */
+export type GatewayGauges = Pick<GatewayStats, 'clients' | 'servers' | 'liveConnections' | 'pendingConnections'>;
+
+/** A copy of `counters` with the current `gauges`, sharing nothing with the gateway. */
+export function snapshotStats(counters: GatewayStats, gauges: GatewayGauges): GatewayStats {
+  return { ...counters, ...gauges, dialsRefused: { ...counters.dialsRefused }, clientsRefused: { ...counters.clientsRefused }, protocolErrors: { ...counters.protocolErrors } };
+}
