@@ -1,5 +1,5 @@
 /**
- * Data and closing (PROTOCOL.md §6): forwarding, stale and forged ConnIDs, Close, and the
+ * Data and closing (docs/protocol.md §6): forwarding, stale and forged ConnIDs, Close, and the
  * cleanup when a physical connection ends.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Identities and making virtual connections (PROTOCOL.md §4, §5): client IDs, New/Open,
+ * Identities and making virtual connections (docs/protocol.md §4, §5): client IDs, New/Open,
  * the pending bound, Dial → Accept, and every refusal reason.
  */
 import assert from 'node:assert/strict';

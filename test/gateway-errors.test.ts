@@ -1,5 +1,5 @@
 /**
- * Protocol errors (PROTOCOL.md §1, §2, §7): each closes only the connection it arrived on,
+ * Protocol errors (docs/protocol.md §1, §2, §9): each closes only the connection it arrived on,
  * with §6's cleanup, is counted by code and logged with the remote address; every other
  * connection keeps working.
  */

@@ -1,5 +1,5 @@
 /**
- * Flow control (PROTOCOL.md §8): a client that does not read is disconnected past
+ * Flow control (docs/protocol.md §8): a client that does not read is disconnected past
  * `client.sendQueue`; a server over `server.sendQueue` pauses the clients sending to it,
  * and everything flows again, with nothing lost, once it reads.
  */

@@ -1,5 +1,5 @@
 /**
- * The server handshake (PROTOCOL.md §3): challenge, digest check, auth timeout, several
+ * The server handshake (docs/protocol.md §3): challenge, digest check, auth timeout, several
  * keys at once.
  */
 import assert from 'node:assert/strict';

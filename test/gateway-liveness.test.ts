@@ -1,5 +1,5 @@
 /**
- * Liveness (PROTOCOL.md §7): the gateway pings a silent peer after one ping interval and
+ * Liveness (docs/protocol.md §7): the gateway pings a silent peer after one ping interval and
  * drops it after another; an answering peer stays; a Ping from an endpoint is not answered.
  */
 import assert from 'node:assert/strict';

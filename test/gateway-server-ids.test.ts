@@ -1,5 +1,5 @@
 /**
- * Duplicate server IDs (PROTOCOL.md §3.4): the newest connection of an ID takes new dials,
+ * Duplicate server IDs (docs/protocol.md §4.1): the newest connection of an ID takes new dials,
  * older ones keep their virtual connections, and when the newest leaves the most recently
  * registered remaining one takes the ID back.
  */

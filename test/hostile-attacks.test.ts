@@ -277,7 +277,7 @@ describe('clients that do not read', () => {
       attacker.socket.pause();
       // Each New past the pending bound is answered with a 13-byte Open(0), each stale data
       // frame with a 13-byte Close: the answers outgrow the requests. The bound on what the
-      // gateway buffers for a client (client.sendQueue messages, PROTOCOL.md §8) must hold
+      // gateway buffers for a client (client.sendQueue messages, docs/protocol.md §8) must hold
       // for its own answers as for forwarded data: the attacker is paused (the gateway
       // stops reading it) or dropped. Small bursts, well below client.sendQueue, so it is
       // unread answers piling up over many turns that must trip the bound.

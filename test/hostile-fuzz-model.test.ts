@@ -2,7 +2,7 @@
  * Issue 4, fuzzing (model-based): random sequences of frames — valid commands and data with
  * IDs picked to hit every rule, plus protocol violations of every kind — sent by several
  * clients and servers at once, cut at random points. After every write each peer's frames
- * are compared with what a reference model of PROTOCOL.md says the gateway must send, and
+ * are compared with what a reference model of docs/protocol.md says the gateway must send, and
  * every counter with what it must count. Meanwhile a bystander pair exchanges data and must
  * never notice anything.
  */
@@ -44,7 +44,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ a: fc.constant('leave' as const), who: fc.nat() }) },
 );
 
-test('random command sequences from 3 clients and 2 servers are handled exactly as PROTOCOL.md says', async (t) => {
+test('random command sequences from 3 clients and 2 servers are handled exactly as docs/protocol.md says', async (t) => {
   await withGateway(GATEWAY_OPTIONS, async (h) => {
     const bystander = await Bystander.start({ clientPort: h.clientPort, serverPort: h.serverPort, key: KEY, serverId: BYSTANDER_SERVER_ID });
     const before = bystander.exchanged;

@@ -24,7 +24,7 @@ import {
 
 const u32 = fc.nat({ max: 0xffffffff });
 const ALL_TYPES = Object.values(CommandType);
-/** Message bytes (type byte + args) per command type, from PROTOCOL.md §2 (Length minus 4). */
+/** Message bytes (type byte + args) per command type, from docs/protocol.md §2 (Length minus 4). */
 const MESSAGE_SIZE: Record<CommandType, number> = { 0: 1, 1: 5, 2: 9, 3: 5, 4: 9, 5: 5, 6: 1 };
 const ACCEPTED: Record<CommandReceiver, CommandType[]> = {
   gateway: [CommandType.New, CommandType.Dial, CommandType.Close, CommandType.Ping],
@@ -53,7 +53,7 @@ const throwsCode = (fn: () => unknown, code: ProtocolErrorCode, what?: string) =
   assert.throws(fn, (err: unknown) => err instanceof ProtocolError && err.code === code, what);
 
 describe('command encoders', () => {
-  test('each encoder writes the Length of PROTOCOL.md §2 and its arguments little-endian', () => {
+  test('each encoder writes the Length of docs/protocol.md §2 and its arguments little-endian', () => {
     fc.assert(
       fc.property(u32, u32, (connId, remoteId) => {
         const cases: [CommandType, Uint8Array][] = [

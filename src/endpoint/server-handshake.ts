@@ -5,7 +5,7 @@ import type { ResolvedServerOptions } from './options.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 /**
- * The server side of the handshake (PROTOCOL.md §3), then the confirmation the protocol
+ * The server side of the handshake (docs/protocol.md §3), then the confirmation the protocol
  * lacks:
  *
  * 1. read the gateway's 8-byte challenge;

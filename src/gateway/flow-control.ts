@@ -2,7 +2,7 @@ import type { GatewayStats } from './stats.js';
 import { type Peer, PeerState } from './peer.js';
 
 /**
- * The send-queue bounds (PROTOCOL.md §8), applied to every frame queued alike, forwarded or
+ * The send-queue bounds (docs/protocol.md §8), applied to every frame queued alike, forwarded or
  * the gateway's own answer. When the backlog of a destination (written, not yet taken) is
  * over its bound: a client is dropped as a slow consumer; a server makes the gateway stop
  * reading from the sender until it is half drained. A peer whose own commands' answers pile

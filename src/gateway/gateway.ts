@@ -27,7 +27,7 @@ const PING = encodePing();
 
 /**
  * The fastway gateway: accepts game clients and game servers and carries virtual
- * connections between them (PROTOCOL.md).
+ * connections between them (docs/protocol.md).
  *
  * It never crashes on what a peer sends: a protocol error closes that one physical
  * connection, is logged with the remote address and counted in {@link Gateway.stats}.

@@ -20,7 +20,7 @@ export interface WebSocketListenerOptions {
 
 /** Options of the client listener (game clients; faces the internet). */
 export interface ClientListenerOptions {
-  /** Live virtual connections one client may have at once (PROTOCOL.md §5.2). @default 16 */
+  /** Live virtual connections one client may have at once (docs/protocol.md §5.2). @default 16 */
   maxConn?: number;
   /** Pending (opened, not yet dialed) IDs one client may hold; past it New gets `Open(0)`. @default 16 */
   maxPending?: number;

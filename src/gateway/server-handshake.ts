@@ -66,7 +66,7 @@ export class ServerHandshakes {
 }
 
 /**
- * The gateway's side of one server connection's handshake (PROTOCOL.md §4): the challenge
+ * The gateway's side of one server connection's handshake (docs/protocol.md §4): the challenge
  * it sent, the reply bytes received so far, and the deadline of the whole handshake.
  */
 export class ServerHandshake {

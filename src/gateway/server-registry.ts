@@ -1,7 +1,7 @@
 import type { Peer } from './peer.js';
 
 /**
- * Server connections by server ID (PROTOCOL.md §3.4). Several connections may hold one ID
+ * Server connections by server ID (docs/protocol.md §4.1). Several connections may hold one ID
  * (a rolling restart): the most recently registered one takes new dials; when it leaves,
  * the most recent of those remaining takes the ID back.
  */

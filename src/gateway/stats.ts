@@ -1,7 +1,7 @@
 import type { ProtocolErrorCode } from '../errors.js';
 import type { AdmissionRefusal } from './client-admission.js';
 
-/** Why the gateway refused a dial (PROTOCOL.md §5.2). */
+/** Why the gateway refused a dial (docs/protocol.md §5.2). */
 export type RefuseReason =
   /** The ConnID was not pending for the dialer. */
   | 'not_pending'

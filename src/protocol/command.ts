@@ -1,7 +1,7 @@
 import { ProtocolError } from '../errors.js';
 import { COMMAND_CONN_ID, CONN_ID_SIZE, HEADER_SIZE, readU32, writeFrameHeader, writeU32 } from './frame.js';
 
-/** Command types carried in frames with ConnID 0 (PROTOCOL.md §2). */
+/** Command types carried in frames with ConnID 0 (docs/protocol.md §2). */
 export const CommandType = {
   /** endpoint → gateway: asks for a new virtual connection ID. */
   New: 0,

@@ -1,5 +1,5 @@
 /**
- * Frame layout (PROTOCOL.md §1):
+ * Frame layout (docs/protocol.md §1):
  *
  *     | Length: u32 LE | ConnID: u32 LE | Message: Length - 4 bytes |
  *

@@ -2,7 +2,7 @@ import { md5 } from './md5.js';
 import { readU32, writeU32 } from './frame.js';
 
 /**
- * The server handshake (PROTOCOL.md §3), raw bytes before framing starts:
+ * The server handshake (docs/protocol.md §3), raw bytes before framing starts:
  *
  *     gateway → server: challenge (8 random bytes)
  *     server → gateway: MD5(challenge ‖ UTF-8 key) (16 bytes) ‖ server ID (u32 LE)

@@ -1,5 +1,5 @@
 /**
- * The in-band session protocol of resumable virtual connections (docs/protocol.md,
+ * The in-band session protocol of resumable virtual connections (docs/protocol.md §10,
  * "Resumable sessions"): pure encoders and decoders over Uint8Array, no I/O, browser-safe.
  *
  * Every message here travels as the message of an ordinary data frame; the gateway sees
