@@ -1,5 +1,5 @@
 /**
- * A reference model of how an endpoint must react to what a gateway sends (PROTOCOL.md §2,
+ * A reference model of how an endpoint must react to what a gateway sends (docs/protocol.md §2,
  * §5, §6 and the endpoint's documented bounds), and random gateway→endpoint frames for
  * fuzzing it: valid answers, answers that make no sense (an Open nobody asked for, a
  * Refuse of an ID never dialed, an Accept of a connection already up), unknown and

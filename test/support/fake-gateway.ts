@@ -15,7 +15,6 @@ import {
   FrameDecoder,
   HANDSHAKE_REPLY_SIZE,
   HEADER_SIZE,
-  commandName,
   encodeAccept,
   encodeClose,
   encodeDataFrame,
@@ -25,25 +24,15 @@ import {
   parseCommand,
 } from '../../src/protocol/index.js';
 import { openResources } from './gateway-harness.js';
-import { waitUntil, withTimeout } from './raw-peer.js';
+import { FrameInbox, type InboxFrame } from './frame-inbox.js';
+import { waitUntil, withTimeout } from './test-timeouts.js';
 
 /** A frame the endpoint sent. `message` is a copy. */
-export interface SentFrame {
-  connId: number;
-  message: Buffer;
-  /** The parsed command when `connId` is 0 (null if it did not parse). */
-  command: Command | null;
-}
+export type SentFrame = InboxFrame;
 
 interface Waiter<T> {
   resolve(value: T): void;
   reject(err: Error): void;
-}
-
-function describe(frame: SentFrame): string {
-  if (frame.connId !== 0) return `data on ConnID ${frame.connId} (${frame.message.length} bytes)`;
-  if (frame.command === null) return 'an unparsable command';
-  return `${commandName(frame.command.type)}(connId=${frame.command.connId}, remoteId=${frame.command.remoteId})`;
 }
 
 /** One connection an endpoint made to the fake gateway. */
@@ -56,8 +45,7 @@ export class FakePeer {
   private raw = Buffer.alloc(0);
   private rawWaiter: { n: number; waiter: Waiter<Buffer> } | null = null;
   private readonly decoder = new FrameDecoder(0xffffffff);
-  private readonly frames: SentFrame[] = [];
-  private readonly waiters: Waiter<SentFrame>[] = [];
+  private readonly inbox = new FrameInbox<SentFrame>();
 
   constructor(socket: net.Socket, framing: boolean) {
     this.socket = socket;
@@ -67,7 +55,7 @@ export class FakePeer {
       socket.once('close', () => {
         this.isClosedFlag = true;
         const err = new Error('the endpoint closed the connection');
-        for (const w of this.waiters.splice(0)) w.reject(err);
+        this.inbox.close(err);
         this.rawWaiter?.waiter.reject(err);
         this.rawWaiter = null;
         resolve();
@@ -85,7 +73,7 @@ export class FakePeer {
 
   /** Frames received and not yet taken. */
   get queuedFrames(): number {
-    return this.frames.length;
+    return this.inbox.length;
   }
 
   write(bytes: Uint8Array): void {
@@ -150,37 +138,17 @@ export class FakePeer {
 
   /** The next frame the endpoint sent. */
   nextFrame(what = 'a frame from the endpoint'): Promise<SentFrame> {
-    const queued = this.frames.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (this.isClosedFlag) return Promise.reject(new Error(`the connection is closed; wanted ${what}`));
-    let waiter!: Waiter<SentFrame>;
-    const p = new Promise<SentFrame>((resolve, reject) => {
-      waiter = { resolve, reject };
-      this.waiters.push(waiter);
-    });
-    return withTimeout(p, what).catch((err: Error) => {
-      const i = this.waiters.indexOf(waiter);
-      if (i >= 0) this.waiters.splice(i, 1);
-      throw err;
-    });
+    return this.inbox.next(what);
   }
 
   /** The next frame, which must be a command of `type` (on `connId` when given). */
-  async expectCommand(type: CommandType, connId?: number): Promise<Command> {
-    const want = connId === undefined ? commandName(type) : `${commandName(type)}(connId=${connId})`;
-    const frame = await this.nextFrame(want);
-    const cmd = frame.command;
-    if (cmd === null || cmd.type !== type || (connId !== undefined && cmd.connId !== connId)) {
-      throw new Error(`expected ${want}, got ${describe(frame)}`);
-    }
-    return cmd;
+  expectCommand(type: CommandType, connId?: number): Promise<Command> {
+    return this.inbox.expectCommand(type, connId);
   }
 
   /** The next frame, which must be data on `connId`; returns the message. */
-  async expectData(connId: number): Promise<Buffer> {
-    const frame = await this.nextFrame(`data on ConnID ${connId}`);
-    if (frame.connId !== connId) throw new Error(`expected data on ConnID ${connId}, got ${describe(frame)}`);
-    return frame.message;
+  expectData(connId: number): Promise<Buffer> {
+    return this.inbox.expectData(connId);
   }
 
   /** Answers the next `New` with `Open(connId)`. */
@@ -256,9 +224,7 @@ export class FakePeer {
       }
     }
     const frame: SentFrame = { connId, message: Buffer.from(buf.subarray(start + HEADER_SIZE, end)), command };
-    const w = this.waiters.shift();
-    if (w !== undefined) w.resolve(frame);
-    else this.frames.push(frame);
+    this.inbox.deliver(frame);
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import net from 'node:net';
 import { CHALLENGE_SIZE, CommandType, encodeClose, encodeHandshakeReply, encodeNew, FrameDecoder, HEADER_SIZE, readU32 } from '../../src/protocol/index.js';
-import { waitUntil, withTimeout } from './raw-peer.js';
+import { socketDrained } from './frame-inbox.js';
+import { waitUntil, withTimeout } from './test-timeouts.js';
 
 export interface Tally {
   /** Open frames with a non-zero ID. */
@@ -155,16 +156,7 @@ export class TallyPeer {
 
   /** Resolves when the socket's write buffer has drained, or it closed. */
   drained(): Promise<void> {
-    if (this.socket.writableLength === 0 || this.isClosed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return socketDrained(this.socket, this.isClosed);
   }
 
   /** The IDs of the Opens received since the last call. */

@@ -1,5 +1,5 @@
 /**
- * A reference model of the gateway's rules (PROTOCOL.md §1, §2, §5, §6, §7) for
+ * A reference model of the gateway's rules (docs/protocol.md §1, §2, §5, §6, §9) for
  * model-based tests: fed the bytes each peer sends, it says which frames the gateway must
  * send to every peer, which peer it must disconnect for which protocol error, and what it
  * must count.

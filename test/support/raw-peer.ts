@@ -7,13 +7,16 @@
  * was awaited; it guards against hangs and is never a timing assertion.
  */
 import net from 'node:net';
+import { FrameInbox, type InboxFrame, socketDrained } from './frame-inbox.js';
+import { withTimeout } from './test-timeouts.js';
+
+export { SAFETY_TIMEOUT_MS, waitUntil, withTimeout } from './test-timeouts.js';
 import {
   CHALLENGE_SIZE,
   type Command,
   CommandType,
   FrameDecoder,
   HEADER_SIZE,
-  commandName,
   encodeClose,
   encodeDataFrame,
   encodeDial,
@@ -23,47 +26,12 @@ import {
   parseCommand,
 } from '../../src/protocol/index.js';
 
-/** Default safety timeout of every wait, in ms. Generous: the test machine is slow and noisy. */
-export const SAFETY_TIMEOUT_MS = 10_000;
-
 /** A frame received from the gateway. `message` is a copy, safe to keep. */
-export interface ReceivedFrame {
-  connId: number;
-  message: Buffer;
-  /** The parsed command when `connId` is 0. */
-  command: Command | null;
-}
+export type ReceivedFrame = InboxFrame;
 
 interface Waiter<T> {
   resolve(value: T): void;
   reject(err: Error): void;
-}
-
-/** Runs `promise` with a safety timeout that rejects with `what` in the message; never leaves a timer behind. */
-export function withTimeout<T>(promise: Promise<T>, what: string, ms = SAFETY_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * Polls `condition` until it holds (for state the gateway changes without telling the
- * peer, such as its statistics after a peer left). Fails after the safety timeout.
- */
-export async function waitUntil(condition: () => boolean, what: string, ms = SAFETY_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function describe(frame: ReceivedFrame): string {
-  if (frame.command === null) return `data frame on ConnID ${frame.connId} (${frame.message.length} bytes)`;
-  const c = frame.command;
-  return `${commandName(c.type)}(connId=${c.connId}, remoteId=${c.remoteId})`;
 }
 
 /** One raw TCP connection to a gateway listener. */
@@ -78,8 +46,7 @@ export class RawPeer {
   private rawWaiter: { n: number; waiter: Waiter<Buffer> } | null = null;
   private framing: boolean;
   private readonly decoder: FrameDecoder;
-  private readonly frames: (ReceivedFrame | Error)[] = [];
-  private readonly waiters: Waiter<ReceivedFrame>[] = [];
+  private readonly inbox = new FrameInbox<ReceivedFrame>();
   /** Frames received so far (including those still queued). */
   framesReceived = 0;
   /** Data-frame bytes (headers included) received so far. */
@@ -93,7 +60,7 @@ export class RawPeer {
       socket.once('close', () => {
         this.isClosedFlag = true;
         const err = new Error('the gateway closed the connection');
-        for (const w of this.waiters.splice(0)) w.reject(err);
+        this.inbox.close(err);
         if (this.rawWaiter) this.rawWaiter.waiter.reject(err);
         this.rawWaiter = null;
         resolve();
@@ -136,7 +103,7 @@ export class RawPeer {
 
   /** Frames received and not yet taken by a test. */
   get queuedFrames(): number {
-    return this.frames.length;
+    return this.inbox.length;
   }
 
   // ---- handshake (raw mode) ----
@@ -194,16 +161,7 @@ export class RawPeer {
 
   /** Resolves when the socket's write buffer has drained (or it closed). */
   drained(): Promise<void> {
-    if (this.socket.writableLength === 0 || this.isClosedFlag) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return socketDrained(this.socket, this.isClosedFlag);
   }
 
   sendNew(): boolean {
@@ -230,43 +188,20 @@ export class RawPeer {
 
   /** The next frame from the gateway, whatever it is. */
   nextFrame(what = 'a frame'): Promise<ReceivedFrame> {
-    const queued = this.frames.shift();
-    if (queued !== undefined) return queued instanceof Error ? Promise.reject(queued) : Promise.resolve(queued);
-    if (this.isClosedFlag) return Promise.reject(new Error(`the connection is closed; wanted ${what}`));
-    let waiter!: Waiter<ReceivedFrame>;
-    const p = new Promise<ReceivedFrame>((resolve, reject) => {
-      waiter = { resolve, reject };
-      this.waiters.push(waiter);
-    });
-    return withTimeout(p, what).catch((err: Error) => {
-      // Drop a timed-out waiter so it does not swallow a later frame.
-      const i = this.waiters.indexOf(waiter);
-      if (i >= 0) this.waiters.splice(i, 1);
-      throw err;
-    });
+    return this.inbox.next(what);
   }
 
   /**
    * The next frame, which must be a command of `type` (and, when given, on `connId`);
    * anything else fails with a message naming what came instead.
    */
-  async expectCommand(type: CommandType, connId?: number): Promise<Command> {
-    const want = connId === undefined ? commandName(type) : `${commandName(type)}(connId=${connId})`;
-    const frame = await this.nextFrame(want);
-    const cmd = frame.command;
-    if (cmd === null || cmd.type !== type || (connId !== undefined && cmd.connId !== connId)) {
-      throw new Error(`expected ${want}, got ${describe(frame)}`);
-    }
-    return cmd;
+  expectCommand(type: CommandType, connId?: number): Promise<Command> {
+    return this.inbox.expectCommand(type, connId);
   }
 
   /** The next frame, which must be a data frame on `connId`; returns its message. */
-  async expectData(connId: number): Promise<Buffer> {
-    const frame = await this.nextFrame(`data on ConnID ${connId}`);
-    if (frame.command !== null || frame.connId !== connId) {
-      throw new Error(`expected data on ConnID ${connId}, got ${describe(frame)}`);
-    }
-    return frame.message;
+  expectData(connId: number): Promise<Buffer> {
+    return this.inbox.expectData(connId);
   }
 
   /** `New` → `Open`: returns the ConnID the gateway gave (0 if it refused). */
@@ -353,13 +288,6 @@ export class RawPeer {
   }
 
   private deliver(item: ReceivedFrame | Error): void {
-    const w = this.waiters.shift();
-    if (w === undefined) {
-      this.frames.push(item);
-    } else if (item instanceof Error) {
-      w.reject(item);
-    } else {
-      w.resolve(item);
-    }
+    this.inbox.deliver(item);
   }
 }
