@@ -4,7 +4,7 @@
  * of the public API and are listed in docs/api.md.
  */
 
-import type { ClusterErrorCode } from './cluster/errors.js';
+import type { ClusterErrorCode } from './cluster/error-codes.js';
 
 /** Codes of {@link ListenError}. */
 export type ListenErrorCode = 'ERR_ADDRESS_IN_USE' | 'ERR_LISTEN';

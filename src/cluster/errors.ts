@@ -4,14 +4,7 @@
  */
 import { FastwayError } from '../errors.js';
 
-/** Codes of the cluster client's errors (part of `FastwayErrorCode`). */
-export type ClusterErrorCode =
-  | 'ERR_REGISTRY'
-  | 'ERR_GATEWAY_ID_TAKEN'
-  | 'ERR_CLUSTER_UNREACHABLE'
-  | 'ERR_GATEWAY_UNAVAILABLE'
-  | 'ERR_USER_OFFLINE'
-  | 'ERR_NO_GATEWAY';
+export type { ClusterErrorCode } from './error-codes.js';
 
 /** The registry (Redis) could not be reached or answered with an error. */
 export class RegistryError extends FastwayError {
