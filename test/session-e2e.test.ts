@@ -15,6 +15,7 @@ import {
   SessionExpiredError,
   SessionLostError,
   SessionUnsupportedError,
+  TimeoutError,
   type VirtualConnection,
   WindowFullError,
   dialClient,
@@ -219,6 +220,7 @@ test('window full: send() says wait from half the window, refuses past it with W
     for (let i = 0; i < 8; i++) results.push(conn.send(bytesOf(`w${i}`)));
     assert.deepEqual(results, [true, true, true, false, false, false, false, false]);
     assert.throws(() => conn.send(bytesOf('one too many')), WindowFullError);
+    await assert.rejects(conn.drained({ timeout: 20 }), TimeoutError, 'a drained() wait may be given up on');
     let drained = false;
     const draining = conn.drained().then(() => {
       drained = true;

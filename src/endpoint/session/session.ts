@@ -8,8 +8,10 @@
  * dials one ({@link ClientSession}), the server is handed one by a resume hello
  * (SessionHost).
  */
-import { ConnectionClosedError, ReceiveQueueFullError, SendQueueFullError, SessionExpiredError, SessionProtocolError, WindowFullError } from '../../errors.js';
+import { AbortError, ConnectionClosedError, ReceiveQueueFullError, TimeoutError, SendQueueFullError, SessionExpiredError, SessionProtocolError, WindowFullError } from '../../errors.js';
+import { Deque } from '../deque.js';
 import type { Format } from '../format.js';
+import { abortedAlready, CancellableWait, checkWaitOptions, type WaitOptions } from '../wait.js';
 import type { CarrierSink, OwnedConnection, VirtualConnection } from '../virtual-connection.js';
 import {
   DATA_HEADER_SIZE,
@@ -71,7 +73,7 @@ export class Session<T> implements SessionControl, CarrierSink {
   private ackTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private suspendedAt = 0;
-  private drainWaiters: { resolve(): void; reject(err: Error): void }[] = [];
+  private readonly drainWaiters = new Deque<{ resolve(): void; reject(err: Error): void }>();
   private readonly scratch: StreamMessage = { type: StreamType.Ack, seq: 0, ack: 0, payload: null };
   private endReason: Error | undefined = undefined;
   /** Message size limit of the application connection: the carrier's less the DATA header. */
@@ -168,12 +170,29 @@ export class Session<T> implements SessionControl, CarrierSink {
     if (this.carrier !== null) this.transmit(message);
   }
 
-  /** @internal ConnectionOwner: resolves when the window is below half and the link drained. */
-  drained(): Promise<void> {
+  /**
+   * @internal ConnectionOwner: resolves when the window is below half and the link drained
+   * (`options` as for any wait: given up on with `AbortError` or `TimeoutError`).
+   */
+  drained(options?: WaitOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    let timeout = 0;
+    if (options !== undefined) {
+      try {
+        ({ signal, timeout } = checkWaitOptions('drained', options));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (signal?.aborted) return Promise.reject(abortedAlready('drained()', signal));
+    }
     if (this.phase === ENDED || this.phase === CLOSING) return Promise.reject(this.closedError());
-    if (this.window.pressing) return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
-    if (this.carrier === null) return Promise.resolve();
-    return this.carrier.drained().catch(ignore);
+    if (!this.window.pressing) return this.carrier === null ? Promise.resolve() : this.carrier.drained(options).catch(ignoreUnlessGivenUp);
+    if (signal === undefined && timeout === 0) return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const wait = new CancellableWait<void>('drained()', 'the unacknowledged window did not drain', resolve, reject, this.drainWaiters);
+      this.drainWaiters.push(wait);
+      wait.start(signal, timeout);
+    });
   }
 
   // ---- Carriers ----
@@ -343,9 +362,7 @@ export class Session<T> implements SessionControl, CarrierSink {
 
   private resolveDrainWaiters(): void {
     if (this.drainWaiters.length === 0 || this.window.pressing) return;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w.resolve();
+    for (const w of this.drainWaiters.drain()) w.resolve();
   }
 
   private closedError(): ConnectionClosedError {
@@ -380,11 +397,9 @@ export class Session<T> implements SessionControl, CarrierSink {
       carrier.close();
     }
     this.conn.terminate(reason, false);
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    if (waiters.length > 0) {
+    if (this.drainWaiters.length > 0) {
       const err = this.closedError();
-      for (const w of waiters) w.reject(err);
+      for (const w of this.drainWaiters.drain()) w.reject(err);
     }
     this.driver.ended(this as Session<unknown>);
     this.conn.emitStatus({ status: 'closed', reason: wasClosing ? undefined : reason });
@@ -399,4 +414,7 @@ function sessionExpired(session: Session<unknown>): void {
   session.expire();
 }
 
-function ignore(): void {}
+/** A carrier that closed while waited on is the session's business (it resumes); a wait given up is the caller's. */
+function ignoreUnlessGivenUp(err: unknown): void {
+  if (err instanceof AbortError || err instanceof TimeoutError) throw err;
+}
