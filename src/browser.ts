@@ -18,7 +18,7 @@ import type { ReconnectOptions } from './endpoint/session/reconnect-policy.js';
 import type { GatewaySource, ReconnectingEndpoint } from './endpoint/session/reconnecting-endpoint.js';
 
 export * from './errors.js';
-export * as protocol from './protocol/index.js';
+export * as protocol from './protocol/public.js';
 export { attachClient, attachServer } from './endpoint/attach.js';
 export { Endpoint, type DialOptions, type EndpointKind } from './endpoint/endpoint.js';
 export { VirtualConnection } from './endpoint/virtual-connection.js';

@@ -11,7 +11,7 @@
 export * from './errors.js';
 
 // The wire protocol.
-export * as protocol from './protocol/index.js';
+export * as protocol from './protocol/public.js';
 
 // The gateway.
 export { Gateway, type BoundAddress, type BoundAddresses, type ListenAddresses, type TlsUpdate } from './gateway/gateway.js';

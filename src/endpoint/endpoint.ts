@@ -111,7 +111,7 @@ const flushScheduler: Scheduler = (() => {
  * }
  */
 export class Endpoint<T = Uint8Array>
-  implements AsyncIterable<VirtualConnection<T>>, AsyncDisposable, TransportHandler, FrameSink, ConnectionOwner
+  implements AsyncIterable<VirtualConnection<T>>, AsyncDisposable
 {
   /** Whether this endpoint connected as a client or a server. */
   readonly kind: EndpointKind;

@@ -19,7 +19,7 @@ import type { Transport, TransportHandler } from './transport.js';
  * challenge, during it, or — the way a wrong key shows — right after the reply.
  * @internal
  */
-export class ServerHandshake<T> implements TransportHandler {
+export class ServerHandshake<T> {
   private readonly challenge = new Uint8Array(CHALLENGE_SIZE);
   private received = 0;
   private endpoint: Endpoint<T> | null = null;

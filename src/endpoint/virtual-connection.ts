@@ -63,7 +63,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
  * for await (const msg of conn) console.log(msg);
  * console.log('closed because', await conn.closed);
  */
-export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, AsyncDisposable, OwnedConnection {
+export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, AsyncDisposable {
   /** The ID the gateway gave this virtual connection (for a resumable one: its current carrier's). */
   readonly connId: number;
   /** The other end's ID: the server ID for a client, the client ID for a server. */

@@ -89,7 +89,7 @@ export function isWebSocketAddress(addr: unknown): boolean {
 }
 
 /** A {@link Transport} over an open WebSocket. */
-export class WebSocketTransport implements Transport, WebSocketListenerLike {
+export class WebSocketTransport implements Transport {
   readonly remoteAddress: string;
   private readonly socket: WebSocketLike;
   private readonly drainDetection: DrainDetection;

@@ -71,7 +71,7 @@ function answerOf(bytes: Uint8Array): Answer | null | SessionProtocolError {
   }
 }
 
-export class ClientSessions<T> implements SessionDriver {
+export class ClientSessions<T> {
   private readonly servers = new Map<Session<T>, number>();
   private readonly resuming = new Set<Session<T>>();
   private closingWaiters: (() => boolean)[] = [];

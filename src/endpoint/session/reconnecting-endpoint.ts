@@ -72,7 +72,7 @@ export function checkGatewaySource(source: unknown): GatewaySource {
  * closes for good only on {@link close}, or when `reconnect.maxAttempts` attempts in a
  * row fail ({@link closed} then says `GatewaysUnreachableError`).
  */
-export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<VirtualConnection<T>>, AsyncDisposable, LinkSource<T> {
+export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<VirtualConnection<T>>, AsyncDisposable {
   /** Whether this endpoint connected as a client or a server. */
   readonly kind: EndpointKind;
   /** Resolves (never rejects) once closed for good: `undefined` after {@link close}, else why. */

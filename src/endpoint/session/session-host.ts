@@ -38,7 +38,7 @@ export interface SessionHostStats {
   expired: number;
 }
 
-export class SessionHost<T> implements SessionDriver {
+export class SessionHost<T> {
   readonly options: ResolvedSessionOptions;
   readonly stats: SessionHostStats = { opened: 0, resumed: 0, unknown: 0, refused: 0, malformed: 0, expired: 0 };
   private readonly sessions = new Map<string, Session<T>>();

@@ -52,7 +52,7 @@ export function sessionIdHex(id: Uint8Array): string {
   return s;
 }
 
-export class Session<T> implements SessionControl, CarrierSink {
+export class Session<T> {
   readonly id: Uint8Array;
   readonly idHex: string;
   readonly options: ResolvedSessionOptions;
