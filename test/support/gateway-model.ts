@@ -4,27 +4,95 @@
  * send to every peer, which peer it must disconnect for which protocol error, and what it
  * must count.
  *
- * The model decodes with the shared protocol module (FrameDecoder, parseCommand), which
- * has its own unit tests; what it adds is the routing state: pending IDs, live virtual
- * connections, the limits. It predicts ConnIDs the way the gateway hands them out (the
+ * The model reads and writes frames with its own minimal code (below), written from
+ * docs/protocol.md rather than taken from src/protocol/, so that a bug in the gateway's
+ * decoder or command parser is caught by the comparison instead of mirrored in the model.
+ * On top of it is the routing state: pending IDs, live virtual connections, the limits. It predicts ConnIDs the way the gateway hands them out (the
  * next unused one, in increasing order; the test learns where the counter stands from one
  * Open before it starts), so a random stream may dial an ID it opened earlier in the same
  * write.
  */
-import { ProtocolError, type ProtocolErrorCode } from '../../src/errors.js';
+import type { ProtocolErrorCode } from '../../src/errors.js';
 import { emptyStats, type RefuseReason } from '../../src/gateway/stats.js';
-import {
-  type Command,
-  CommandType,
-  FrameDecoder,
-  HEADER_SIZE,
-  encodeAccept,
-  encodeClose,
-  encodeOpen,
-  encodeRefuse,
-  parseCommand,
-  readU32,
-} from '../../src/protocol/index.js';
+
+// ---- The model's own reading and writing of the wire format (docs/protocol.md §1, §2) ----
+
+/** A u32, little-endian. */
+function u32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+}
+
+function putU32(bytes: Uint8Array, at: number, value: number): void {
+  for (let i = 0; i < 4; i++) bytes[at + i] = (value >>> (8 * i)) & 0xff;
+}
+
+/** Command types (§2) and the message size each needs: type byte plus u32 arguments. */
+const NEW = 0;
+const OPEN = 1;
+const DIAL = 2;
+const REFUSE = 3;
+const ACCEPT = 4;
+const CLOSE = 5;
+const MESSAGE_SIZE = [1, 5, 9, 5, 9, 5, 1];
+
+/** A command message (type byte, then ConnID and RemoteID as the type needs). */
+function commandMessage(type: number, connId = 0, remoteId = 0): Buffer {
+  const message = Buffer.alloc(MESSAGE_SIZE[type]!);
+  message[0] = type;
+  if (message.length >= 5) putU32(message, 1, connId);
+  if (message.length >= 9) putU32(message, 5, remoteId);
+  return message;
+}
+
+/** A command as the gateway reads it, or the protocol error reading it is (§2: the checks in that order). */
+function readCommand(message: Uint8Array): { type: number; connId: number; remoteId: number } | ProtocolErrorCode {
+  if (message.length === 0) return 'ERR_COMMAND_TRUNCATED';
+  const type = message[0]!;
+  if (type >= MESSAGE_SIZE.length) return 'ERR_UNKNOWN_COMMAND';
+  const size = MESSAGE_SIZE[type]!;
+  if (message.length < size) return 'ERR_COMMAND_TRUNCATED';
+  if (type === OPEN || type === REFUSE || type === ACCEPT) return 'ERR_UNEXPECTED_COMMAND';
+  return { type, connId: size >= 5 ? u32(message, 1) : 0, remoteId: size >= 9 ? u32(message, 5) : 0 };
+}
+
+/**
+ * Splits one peer's byte stream into frames (§1): a Length below 4 or above maxPacketSize
+ * is an error as soon as its 4 bytes are in; an incomplete frame waits for more bytes.
+ */
+class ModelReader {
+  #held = Buffer.alloc(0);
+  #stopped = false;
+
+  constructor(private readonly maxPacketSize: number) {}
+
+  /** Bytes of an incomplete frame held. */
+  get bufferedBytes(): number {
+    return this.#held.length;
+  }
+
+  /**
+   * Reads `bytes`, calling `onFrame` with each whole frame's ConnID and message; stops for
+   * good when `onFrame` returns an error or the framing is broken, and returns that error.
+   */
+  push(bytes: Uint8Array, onFrame: (connId: number, message: Buffer) => ProtocolErrorCode | null): ProtocolErrorCode | null {
+    if (this.#stopped) return null;
+    let held = Buffer.concat([this.#held, bytes]);
+    while (held.length >= 4) {
+      const length = u32(held, 0);
+      const error = length < 4 ? 'ERR_FRAME_TOO_SHORT' : length > this.maxPacketSize ? 'ERR_FRAME_TOO_LARGE' : null;
+      if (error === null && held.length < 4 + length) break;
+      const frameError = error ?? onFrame(u32(held, 4), Buffer.from(held.subarray(8, 4 + length)));
+      if (frameError !== null) {
+        this.#stopped = true;
+        this.#held = Buffer.alloc(0);
+        return frameError;
+      }
+      held = held.subarray(4 + length);
+    }
+    this.#held = Buffer.from(held);
+    return null;
+  }
+}
 
 /** A frame the gateway must send. `key` is the virtual connection it concerns (see {@link frameKey}). */
 export interface ExpectedFrame {
@@ -39,7 +107,7 @@ export interface ExpectedFrame {
  */
 export function frameKey(connId: number, message: Uint8Array): number {
   if (connId !== 0) return connId;
-  return message.length >= 5 ? readU32(message, 1) : 0;
+  return message.length >= 5 ? u32(message, 1) : 0;
 }
 
 export type ModelPeerKind = 'client' | 'server';
@@ -55,7 +123,7 @@ export class ModelPeer {
   expected: ExpectedFrame[] = [];
   /** Set when the gateway closed this peer for a protocol error. */
   error: ProtocolErrorCode | null = null;
-  readonly decoder: FrameDecoder;
+  readonly reader: ModelReader;
 
   constructor(
     readonly kind: ModelPeerKind,
@@ -63,12 +131,12 @@ export class ModelPeer {
     public id: number,
     maxPacketSize: number,
   ) {
-    this.decoder = new FrameDecoder(maxPacketSize);
+    this.reader = new ModelReader(maxPacketSize);
   }
 
   /** Bytes of an incomplete frame the gateway holds for this peer. */
   get bufferedBytes(): number {
-    return this.decoder.bufferedBytes;
+    return this.reader.bufferedBytes;
   }
 }
 
@@ -100,8 +168,9 @@ function zeroCounts(): ModelCounts {
   return { protocolErrors, staleFrames, forgedFrames, dialsAccepted, dialsRefused, opensRefused };
 }
 
-function expectedFrom(frame: Uint8Array): ExpectedFrame {
-  return { connId: readU32(frame, 4), message: Buffer.from(frame.subarray(HEADER_SIZE)) };
+/** A command the gateway must send. */
+function expectedCommand(type: number, connId = 0, remoteId = 0): ExpectedFrame {
+  return { connId: 0, message: commandMessage(type, connId, remoteId) };
 }
 
 /** The gateway, as a specification. */
@@ -112,7 +181,6 @@ export class GatewayModel {
   readonly counts: ModelCounts = zeroCounts();
   /** The next ConnID the gateway hands out. */
   nextConnId: number;
-  private readonly command: Command = { type: 0, connId: 0, remoteId: 0 };
 
   constructor(
     readonly limits: ModelLimits,
@@ -160,18 +228,7 @@ export class GatewayModel {
    */
   receive(from: ModelPeer, bytes: Uint8Array): ProtocolErrorCode | null {
     if (!from.open) return null;
-    let error: ProtocolErrorCode | null = null;
-    try {
-      from.decoder.push(bytes, {
-        onFrame: (connId, buf, start, end) => {
-          error = this.frame(from, connId, buf, start, end);
-          return error === null;
-        },
-      });
-    } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
-      error = err.code;
-    }
+    const error = from.reader.push(bytes, (connId, message) => this.frame(from, connId, message));
     if (error !== null) {
       this.counts.protocolErrors[error]++;
       from.error = error;
@@ -191,41 +248,27 @@ export class GatewayModel {
       this.routes.delete(connId);
       const other = route.client === peer ? route.server : route.client;
       other.routes.delete(connId);
-      other.expected.push(expectedFrom(encodeClose(connId)));
+      other.expected.push(expectedCommand(CLOSE, connId));
     }
     peer.routes.clear();
   }
 
-  private frame(from: ModelPeer, connId: number, buf: Uint8Array, start: number, end: number): ProtocolErrorCode | null {
-    if (connId !== 0) return this.data(from, connId, buf, start, end);
-    let cmd: Command;
-    try {
-      cmd = parseCommand(buf, start, end, 'gateway', this.command);
-    } catch (err) {
-      if (err instanceof ProtocolError) return err.code;
-      throw err;
-    }
-    switch (cmd.type) {
-      case CommandType.New:
-        this.newId(from);
-        break;
-      case CommandType.Dial:
-        this.dial(from, cmd.connId, cmd.remoteId);
-        break;
-      case CommandType.Close:
-        this.close(from, cmd.connId);
-        break;
-      default:
-        break; // Ping: activity only
-    }
+  private frame(from: ModelPeer, connId: number, message: Buffer): ProtocolErrorCode | null {
+    if (connId !== 0) return this.data(from, connId, message);
+    const cmd = readCommand(message);
+    if (typeof cmd === 'string') return cmd;
+    if (cmd.type === NEW) this.newId(from);
+    else if (cmd.type === DIAL) this.dial(from, cmd.connId, cmd.remoteId);
+    else if (cmd.type === CLOSE) this.close(from, cmd.connId);
+    // Ping: activity only.
     return null;
   }
 
-  private data(from: ModelPeer, connId: number, buf: Uint8Array, start: number, end: number): ProtocolErrorCode | null {
+  private data(from: ModelPeer, connId: number, message: Buffer): ProtocolErrorCode | null {
     const route = this.routes.get(connId);
     if (route === undefined) {
       this.counts.staleFrames++;
-      from.expected.push(expectedFrom(encodeClose(connId)));
+      from.expected.push(expectedCommand(CLOSE, connId));
       return null;
     }
     const to = from === route.client ? route.server : from === route.server ? route.client : null;
@@ -233,7 +276,7 @@ export class GatewayModel {
       this.counts.forgedFrames++;
       return 'ERR_FORGED_CONN_ID';
     }
-    to.expected.push({ connId, message: Buffer.from(buf.subarray(start + HEADER_SIZE, end)) });
+    to.expected.push({ connId, message });
     return null;
   }
 
@@ -241,13 +284,13 @@ export class GatewayModel {
     const max = from.kind === 'client' ? this.limits.clientMaxPending : this.limits.serverMaxPending;
     if (from.pending.size >= max) {
       this.counts.opensRefused++;
-      from.expected.push(expectedFrom(encodeOpen(0)));
+      from.expected.push(expectedCommand(OPEN, 0));
       return;
     }
     const connId = this.allocate();
     from.pending.add(connId);
     this.pendingOwners.set(connId, from);
-    from.expected.push(expectedFrom(encodeOpen(connId)));
+    from.expected.push(expectedCommand(OPEN, connId));
   }
 
   /** The ID the gateway will give next: the lowest unused one from the counter on. */
@@ -278,13 +321,13 @@ export class GatewayModel {
     }
     this.addRoute(connId, client, server);
     this.counts.dialsAccepted++;
-    from.expected.push(expectedFrom(encodeAccept(connId, remote.id)));
-    remote.expected.push(expectedFrom(encodeAccept(connId, from.id)));
+    from.expected.push(expectedCommand(ACCEPT, connId, remote.id));
+    remote.expected.push(expectedCommand(ACCEPT, connId, from.id));
   }
 
   private refuse(from: ModelPeer, connId: number, reason: RefuseReason): void {
     this.counts.dialsRefused[reason]++;
-    from.expected.push(expectedFrom(encodeRefuse(connId)));
+    from.expected.push(expectedCommand(REFUSE, connId));
   }
 
   private close(from: ModelPeer, connId: number): void {
@@ -295,7 +338,7 @@ export class GatewayModel {
       this.routes.delete(connId);
       route.client.routes.delete(connId);
       route.server.routes.delete(connId);
-      const frame = expectedFrom(encodeClose(connId));
+      const frame = expectedCommand(CLOSE, connId);
       from.expected.push(frame);
       other.expected.push(frame);
       return;
