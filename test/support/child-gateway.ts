@@ -13,6 +13,8 @@ export type ChildGatewayOptions = Omit<GatewayOptions, 'logger'>;
 /** Heap and RSS of the gateway process, in bytes. */
 export interface GatewayMemory {
   heapUsed: number;
+  /** What V8 has reserved for its heap (used or not). */
+  heapTotal: number;
   rss: number;
   external: number;
   arrayBuffers: number;
