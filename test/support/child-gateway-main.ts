@@ -47,8 +47,7 @@ const send = serveParent({
   logged: (args) => ({ entries: byEvent.get(String(args.event)) ?? [] }),
   close: async () => {
     await gateway.close();
-    setImmediate(() => process.disconnect());
-    return {};
+    return { disconnectAfterReply: true };
   },
 });
 

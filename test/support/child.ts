@@ -110,7 +110,15 @@ export function serveParent(handlers: Record<string, (args: Record<string, unkno
         return handler(m);
       })
       .then(
-        (result) => process.send?.({ id: m.id, ...(result as object | undefined) }),
+        (result) => {
+          // A handler that ends the child (close) asks for the channel to be closed once its
+          // reply is written: closing it any earlier can lose the reply, and the parent then
+          // sees only the exit.
+          const { disconnectAfterReply, ...reply } = (result ?? {}) as { disconnectAfterReply?: boolean };
+          process.send?.({ id: m.id, ...reply }, undefined, {}, () => {
+            if (disconnectAfterReply === true) process.disconnect();
+          });
+        },
         (err: unknown) => process.send?.({ id: m.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
       );
   });
