@@ -93,6 +93,8 @@ describe('the config file', () => {
       'max-clients': '1000',
       'max-clients-per-ip': '20',
       'client-max-conn': '3',
+      'client-proxy-protocol': '10.0.0.0/8',
+      'client-proxy-header-timeout': '3s',
       'client-max-pending': '4',
       'client-ping-interval': '1m',
       'client-send-queue': '5',

@@ -49,6 +49,8 @@ const FLAG_TARGETS: Record<string, { get: (c: CliConfig) => unknown; text: strin
   'listen-backlog': { get: (c) => c.listenBacklog, text: '8192', value: 8192 },
   'max-clients': { get: (c) => c.client.maxClients, text: '50000', value: 50_000 },
   'max-clients-per-ip': { get: (c) => c.client.maxClientsPerIp, text: '0', value: 0 },
+  'client-proxy-protocol': { get: (c) => c.client.proxyProtocol, text: '10.0.0.0/8,192.0.2.7', value: ['10.0.0.0/8', '192.0.2.7'] },
+  'client-proxy-header-timeout': { get: (c) => c.client.proxyHeaderTimeout, text: '2s', value: 2000 },
   'client-max-conn': { get: (c) => c.client.maxConn, text: '5', value: 5 },
   'client-max-pending': { get: (c) => c.client.maxPending, text: '7', value: 7 },
   'client-ping-interval': { get: (c) => c.client.pingInterval, text: '2m', value: 120_000 },
@@ -90,6 +92,7 @@ const NUMERIC_RANGES: Record<string, { min: number; max: number; unit: 'ms' | 'b
   'client-max-conn': { ...GATEWAY_LIMITS.maxConn, unit: 'count' },
   'client-max-pending': { ...GATEWAY_LIMITS.maxPending, unit: 'count' },
   'client-ping-interval': { ...GATEWAY_LIMITS.pingInterval, unit: 'ms' },
+  'client-proxy-header-timeout': { ...GATEWAY_LIMITS.proxyHeaderTimeout, unit: 'ms' },
   'client-send-queue': { ...GATEWAY_LIMITS.sendQueue, unit: 'count' },
   'server-max-pending': { ...GATEWAY_LIMITS.maxPending, unit: 'count' },
   'server-ping-interval': { ...GATEWAY_LIMITS.pingInterval, unit: 'ms' },
@@ -149,7 +152,7 @@ describe('parseCommandLine', () => {
     });
     const resolved = resolveGatewayOptions(toGatewayOptions(c, ['k'], silentLogger));
     assert.equal(resolved.maxPacketSize, GATEWAY_DEFAULTS.maxPacketSize);
-    assert.deepEqual(resolved.client, { ...GATEWAY_DEFAULTS.client, tls: null, webSocket: { path: '/', origins: null } });
+    assert.deepEqual(resolved.client, { ...GATEWAY_DEFAULTS.client, proxyProtocol: null, tls: null, webSocket: { path: '/', origins: null } });
     assert.deepEqual(
       { ...resolved.server, authKey: undefined, authKeysById: undefined },
       { ...GATEWAY_DEFAULTS.server, authKey: undefined, authKeysById: undefined, tls: null },
@@ -275,6 +278,19 @@ describe('parseCommandLine errors: one line naming the flag and what it accepts'
   test('a duration that is not a whole number of milliseconds', () => {
     rejects(['--client-ping-interval', '1.0005s'], {}, '--client-ping-interval', 'duration');
     rejects(['--client-ping-interval', '10x'], {}, '--client-ping-interval', '500ms, 30s, 2m');
+  });
+
+  test('--client-proxy-protocol: each source an address or CIDR block, named when wrong; repeated values add up; off turns it off; the gateway gets them', () => {
+    rejects(['--client-proxy-protocol', '10.0.0.0/8,balancer.internal'], {}, '--client-proxy-protocol', '"balancer.internal"', 'CIDR');
+    rejects(['--client-proxy-protocol', '10.0.0.0/40'], {}, '--client-proxy-protocol', '"10.0.0.0/40"');
+    rejects([], { FASTWAY_CLIENT_PROXY_PROTOCOL: '' }, 'FASTWAY_CLIENT_PROXY_PROTOCOL', 'CIDR');
+    const c = config(['--client-proxy-protocol', '10.0.0.0/8', '--client-proxy-protocol', 'fd00::/8,192.0.2.7']);
+    assert.deepEqual(c.client.proxyProtocol, ['10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+    assert.equal(config(['--client-proxy-protocol', '10.0.0.0/8', '--client-proxy-protocol', 'off']).client.proxyProtocol, undefined);
+    const resolved = resolveGatewayOptions(toGatewayOptions(c, ['k'], silentLogger));
+    assert.equal(resolved.client.proxyProtocol!.trusts('10.9.8.7'), true);
+    assert.equal(resolved.client.proxyProtocol!.trusts('192.0.2.8'), false);
+    assert.equal(resolveGatewayOptions(toGatewayOptions(config([]), ['k'], silentLogger)).client.proxyProtocol, null, 'off by default');
   });
 
   test('a size with an unknown unit', () => {

@@ -92,7 +92,7 @@ describe('client.maxClients', () => {
       const overTcp = tcpClient(bound.client!.port);
       const overWs = wsClient(bound.clientWs!.port);
       assert.deepEqual(await Promise.all([overTcp.outcome, overWs.outcome]), ['refused', 'refused']);
-      assert.deepEqual(gw.stats.clientsRefused, { max_clients: 2, max_clients_per_ip: 0 });
+      assert.deepEqual(gw.stats.clientsRefused, { max_clients: 2, max_clients_per_ip: 0, proxy_untrusted: 0, proxy_invalid: 0, proxy_timeout: 0 });
       assert.equal(gw.ready, true, 'a full gateway is still ready');
       const lines = logger.entries.filter((e) => (e.obj as { event?: string }).event === 'client_refused');
       assert.ok(lines.length >= 1 && lines.length <= 2);
@@ -123,7 +123,7 @@ describe('client.maxClientsPerIp', () => {
       assert.equal(await third.outcome, 'refused');
       const other = tcpClient(bound.client!.port, '127.0.0.2');
       assert.equal(await other.outcome, 'in', 'another address is not held to this one\'s bound');
-      assert.deepEqual(gw.stats.clientsRefused, { max_clients: 0, max_clients_per_ip: 1 });
+      assert.deepEqual(gw.stats.clientsRefused, { max_clients: 0, max_clients_per_ip: 1, proxy_untrusted: 0, proxy_invalid: 0, proxy_timeout: 0 });
       mine[0]!.socket.destroy();
       await waitUntil(() => gw.stats.clients === 2, 'the closed client to leave');
       const back = tcpClient(bound.client!.port);

@@ -4,6 +4,7 @@
  * accepts, and how `--print-config` shows it.
  */
 import { normaliseOrigin, WEBSOCKET_PATH_RULE, isWebSocketPath } from '../gateway/options.js';
+import { TRUSTED_SOURCE_RULE, TrustedSources } from '../gateway/trusted-sources.js';
 import { formatByteSize, parseByteSize } from '../values/byte-size.js';
 import { formatDuration, parseDuration } from '../values/duration.js';
 import { parseHostPort } from '../values/host-port.js';
@@ -113,6 +114,26 @@ export const origins: ValueKind<string[]> = {
   },
   show: (list) => (list.length === 0 ? 'any' : list.join(',')),
   json: (list) => (list.length === 0 ? 'any' : [...list]),
+};
+
+/** Addresses and CIDR blocks separated by commas (the PROXY protocol's trusted balancers); `[]`: the word `off`. */
+export const trustedSources: ValueKind<string[]> = {
+  placeholder: '<source[,source…]>',
+  accepts: `addresses or CIDR blocks (like 10.0.0.0/8), separated by commas; or off`,
+  parse(text) {
+    if (text === 'off') return [];
+    const list = text.split(',');
+    for (const source of list) {
+      try {
+        new TrustedSources('', [source]);
+      } catch {
+        return new Invalid(`must be sources separated by commas, each ${TRUSTED_SOURCE_RULE}; ${JSON.stringify(source)} is not one`, true);
+      }
+    }
+    return list;
+  },
+  show: (list) => (list.length === 0 ? 'off' : list.join(',')),
+  json: (list) => (list.length === 0 ? 'off' : [...list]),
 };
 
 /** Secret keys separated by commas; never echoed in an error (the message goes to logs and terminals), redacted when shown. */

@@ -34,6 +34,7 @@ import {
   origins,
   redisUrlOrOff,
   secretKeys,
+  trustedSources,
   webSocketPath,
   workerCount,
 } from './flag-values.js';
@@ -213,6 +214,30 @@ export const FLAGS: readonly FlagSpec[] = [
     default: D.client.maxClientsPerIp,
     set: (c, v) => (c.client.maxClientsPerIp = v),
     get: (c) => c.client.maxClientsPerIp,
+  }),
+  defineFlag({
+    name: 'client-proxy-protocol',
+    description:
+      'Behind an L4 balancer: the addresses and CIDR blocks of the balancers (comma-separated, or the flag repeated). Every client connection ' +
+      '(TCP, TLS and WebSocket) must then come from one of them and begin with a PROXY protocol v1 or v2 header, whose player address the ' +
+      'per-IP bound and the log use; others are closed and counted. off turns it off.',
+    value: trustedSources,
+    default: [],
+    repeatable: true,
+    // `off` turns it off again; other values add up.
+    set: (c, v) => {
+      if (v.length === 0) delete c.client.proxyProtocol;
+      else c.client.proxyProtocol = [...(c.client.proxyProtocol ?? []), ...v];
+    },
+    get: (c) => (c.client.proxyProtocol === undefined ? undefined : [...c.client.proxyProtocol]),
+  }),
+  defineFlag({
+    name: 'client-proxy-header-timeout',
+    description: 'With --client-proxy-protocol: the time a balancer\'s connection has to send its whole PROXY header before it is closed.',
+    value: duration(L.proxyHeaderTimeout),
+    default: D.client.proxyHeaderTimeout,
+    set: (c, v) => (c.client.proxyHeaderTimeout = v),
+    get: (c) => c.client.proxyHeaderTimeout,
   }),
   defineFlag({
     name: 'client-max-conn',

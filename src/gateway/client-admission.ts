@@ -69,7 +69,8 @@ export function wasRefusedAtAccept(socket: Socket | undefined): boolean {
 /**
  * Applies `admission` to a raw accepted TCP socket: admitted, its place is given back when
  * it closes; refused, it is destroyed at once and `onRefused` told. Returns whether it was
- * admitted. `key` overrides the remote address counted by (the PROXY protocol's source).
+ * admitted. Behind the PROXY protocol the socket's remote address is already the player's
+ * (see proxy-header-gate.ts), so that is what is counted.
  */
 export function admitAtAccept(
   admission: ClientAdmission,

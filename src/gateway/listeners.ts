@@ -5,6 +5,7 @@ import { admitAtAccept, ClientAdmission } from './client-admission.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { bindError, parseListenAddress } from './listen-address.js';
 import type { ResolvedGatewayOptions } from './options.js';
+import { ProxyHeaderGate } from './proxy-header-gate.js';
 import type { ListenerSide, Rejections } from './rejections.js';
 import { sharedReadSupported } from './shared-read-buffer.js';
 import {
@@ -73,6 +74,8 @@ export class Listeners {
   /** Every client TCP connection, at accept: admitted, or closed and reported. */
   readonly #admitClient = (raw: Socket): boolean =>
     admitAtAccept(this.#admission, raw, (reason, remote) => this.rejections.clientRefused(reason, remote));
+  /** The PROXY protocol gates of the client listeners (`client.proxyProtocol`), closed with them. */
+  readonly #gates: ProxyHeaderGate[] = [];
   /** Whether the read path has been logged (once, at the first TCP listener). */
   #readPathLogged = false;
 
@@ -104,6 +107,7 @@ export class Listeners {
     try {
       if (addresses.client !== undefined) {
         const listener = createSocketListener(client.tls, CLIENT_TLS_HANDSHAKE_TIMEOUT_MS, (s) => events.clientSocket(s), onTlsError('client'), this.#admitClient);
+        this.#gateProxyHeaders(listener);
         opened.push(await this.#bind(listener, addresses.client, 'client'));
         result.client = boundAddress(listener);
       }
@@ -120,6 +124,7 @@ export class Listeners {
           onTlsError('client'),
           this.#admitClient,
         );
+        this.#gateProxyHeaders(listener);
         opened.push(await this.#bind(listener, addresses.clientWs, 'client WebSocket'));
         result.clientWs = boundAddress(listener);
       }
@@ -135,6 +140,14 @@ export class Listeners {
       this.#logReadPath();
     }
     return result as BoundAddresses<A>; // a key for each address given (checked above, one by one)
+  }
+
+  /** With `client.proxyProtocol`, puts a PROXY header gate in front of a client listener. */
+  #gateProxyHeaders(listener: Server): void {
+    const { proxyProtocol, proxyHeaderTimeout } = this.options.client;
+    if (proxyProtocol === null) return;
+    const onRefused = this.rejections.proxyRefused.bind(this.rejections);
+    this.#gates.push(new ProxyHeaderGate(listener, proxyProtocol, proxyHeaderTimeout, onRefused));
   }
 
   /**
@@ -177,6 +190,7 @@ export class Listeners {
   /** Stops accepting and cuts the connections the listeners still hold (WebSocket upgrades in progress). */
   close(): Promise<void>[] {
     const closed = this.stopAccepting();
+    for (const gate of this.#gates) gate.closeAll();
     for (const server of this.#open) {
       if ('closeAllConnections' in server) (server as { closeAllConnections(): void }).closeAllConnections();
     }
@@ -187,6 +201,7 @@ export class Listeners {
   clear(): void {
     this.#open.length = 0;
     this.#tls.length = 0;
+    this.#gates.length = 0;
   }
 
   #forget(server: Server): void {

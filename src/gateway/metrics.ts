@@ -63,7 +63,7 @@ export class GatewayMetrics {
     }));
     counter('dials_accepted_total', 'Virtual connections made.', (s) => s.dialsAccepted);
     labelled('dials_refused_total', 'Dials refused, by reason.', 'reason', (s) => s.dialsRefused);
-    labelled('clients_refused_total', 'Client connections closed at accept, by the bound that refused them.', 'reason', (s) => s.clientsRefused);
+    labelled('clients_refused_total', 'Client connections closed at accept, by reason (a connection bound, or the PROXY protocol header).', 'reason', (s) => s.clientsRefused);
     counter('opens_refused_total', 'New commands answered with Open(0) (pending bound or draining).', (s) => s.opensRefused);
     labelled('protocol_errors_total', 'Connections closed for a protocol error, by code.', 'code', (s) => s.protocolErrors);
     counter('stale_frames_total', 'Data frames for a virtual connection that was not live (answered with Close).', (s) => s.staleFrames);

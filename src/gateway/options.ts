@@ -5,6 +5,7 @@ import { integerOption as integer } from '../values/integer.js';
 import { rejectUnknownKeys } from '../known-keys.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type GatewayLogger, silentLogger } from './logger.js';
+import { TrustedSources } from './trusted-sources.js';
 import { type ResolvedTls, resolveTls, type ServerTlsOptions, type TlsOptions } from './tls.js';
 
 /** Options of the WebSocket client listener (opened by `listen({ clientWs })`). */
@@ -40,8 +41,20 @@ export interface ClientListenerOptions {
    * past it a connection is closed at accept. 0: no bound. @default 0
    */
   maxClients?: number;
-  /** The same, per remote IP address. 0: no bound. @default 0 */
+  /** The same, per remote IP address (the player's, behind a trusted PROXY protocol header). 0: no bound. @default 0 */
   maxClientsPerIp?: number;
+  /**
+   * The PROXY protocol (v1 and v2) on the client TCP/TLS listener and the WebSocket
+   * listener, for a gateway behind an L4 balancer (HAProxy, an AWS NLB…): the addresses and
+   * CIDR blocks of the balancers, like `['10.0.0.0/8', '192.0.2.7']`. When set, only these
+   * may connect, and each connection must begin with a header (before any TLS or HTTP); the
+   * player's address in it is the client's address for `maxClientsPerIp`, the stats and
+   * every log line. A connection from another address, a malformed header or a header
+   * that does not arrive in `proxyHeaderTimeout` is closed and counted. @default off
+   */
+  proxyProtocol?: readonly string[];
+  /** Time, in ms, a connection from a trusted balancer has to send its whole PROXY header. @default 5000 */
+  proxyHeaderTimeout?: number;
   /** Turns the client TCP listener into TLS and the WebSocket listener into WSS. @default plain */
   tls?: TlsOptions;
   /** The WebSocket client listener. */
@@ -111,7 +124,9 @@ export interface ResolvedGatewayOptions {
   maxPacketSize: number;
   busyPollMicros: number;
   listenBacklog: number;
-  client: Required<Omit<ClientListenerOptions, 'tls' | 'webSocket'>> & {
+  client: Required<Omit<ClientListenerOptions, 'tls' | 'webSocket' | 'proxyProtocol'>> & {
+    /** The balancers PROXY headers are believed from; null when the PROXY protocol is off. */
+    proxyProtocol: TrustedSources | null;
     tls: ResolvedTls | null;
     webSocket: { path: string; origins: ReadonlySet<string> | null };
   };
@@ -128,7 +143,8 @@ export const GATEWAY_DEFAULTS = {
   maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
   busyPollMicros: 0,
   listenBacklog: 16_384,
-  client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024, sendBuffer: 4 * 1024 * 1024, maxClients: 0, maxClientsPerIp: 0 },
+  client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024, sendBuffer: 4 * 1024 * 1024, maxClients: 0, maxClientsPerIp: 0,
+    proxyHeaderTimeout: 5000 },
   server: { authTimeout: DEFAULT_AUTH_TIMEOUT_MS, maxPending: 1024, pingInterval: 30_000, sendQueue: 102_400, sendBuffer: 64 * 1024 * 1024 },
 } as const;
 
@@ -144,6 +160,7 @@ export const GATEWAY_LIMITS = {
   sendQueue: { min: 1, max: 100_000_000 },
   sendBuffer: { min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 },
   maxClients: { min: 0, max: 100_000_000 },
+  proxyHeaderTimeout: { min: 10, max: 600_000 },
 } as const;
 
 function authKeys(value: unknown, name = 'server.authKey'): readonly string[] {
@@ -223,7 +240,7 @@ function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['web
 
 /** The keys each part of {@link GatewayOptions} may have; any other is rejected (a typo must not pass as a default). */
 const GATEWAY_KEYS = ['maxPacketSize', 'client', 'server', 'logger', 'busyPollMicros', 'listenBacklog'];
-const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'maxClients', 'maxClientsPerIp', 'tls', 'webSocket'];
+const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'maxClients', 'maxClientsPerIp', 'proxyProtocol', 'proxyHeaderTimeout', 'tls', 'webSocket'];
 const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'tls'];
 const WEBSOCKET_KEYS = ['path', 'origins'];
 
@@ -263,6 +280,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       sendBuffer: integer('client.sendBuffer', c.sendBuffer, D.client.sendBuffer, L.sendBuffer),
       maxClients: integer('client.maxClients', c.maxClients, D.client.maxClients, L.maxClients),
       maxClientsPerIp: integer('client.maxClientsPerIp', c.maxClientsPerIp, D.client.maxClientsPerIp, L.maxClients),
+      proxyProtocol: c.proxyProtocol === undefined ? null : new TrustedSources('client.proxyProtocol', c.proxyProtocol),
+      proxyHeaderTimeout: integer('client.proxyHeaderTimeout', c.proxyHeaderTimeout, D.client.proxyHeaderTimeout, L.proxyHeaderTimeout),
       tls: resolveTls('client.tls', c.tls, false),
       webSocket: webSocketOptions(c.webSocket),
     },

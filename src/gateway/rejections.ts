@@ -1,6 +1,7 @@
 import type { ProtocolError } from '../errors.js';
 import { encodeNew } from '../protocol/command.js';
 import type { AdmissionRefusal } from './client-admission.js';
+import type { ProxyRefusal } from './proxy-header-gate.js';
 import { LogRateLimiter } from './log-rate-limiter.js';
 import type { GatewayLogger } from './logger.js';
 import type { Peer } from './peer.js';
@@ -82,6 +83,12 @@ export class Rejections {
   clientRefused(reason: AdmissionRefusal, remote: string): void {
     this.counters.clientsRefused[reason]++;
     this.#log('warn', remote, { event: 'client_refused', remote, reason }, 'client connection closed at accept: over a connection bound');
+  }
+
+  /** A client connection was closed before the listener took it: untrusted, or its PROXY header malformed or late (`detail`). */
+  proxyRefused(reason: ProxyRefusal, remote: string, detail: string): void {
+    this.counters.clientsRefused[reason]++;
+    this.#log('warn', remote, { event: 'client_refused', remote, reason, detail }, 'client connection closed: PROXY protocol');
   }
 
   /** A TLS handshake failed (a server without a certificate signed by the CA, a scanner…). */

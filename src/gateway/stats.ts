@@ -1,5 +1,6 @@
 import type { ProtocolErrorCode } from '../errors.js';
 import type { AdmissionRefusal } from './client-admission.js';
+import type { ProxyRefusal } from './proxy-header-gate.js';
 
 /** Why the gateway refused a dial (docs/protocol.md §5.2). */
 export type RefuseReason =
@@ -38,8 +39,12 @@ export interface GatewayStats {
   pendingConnections: number;
   /** Clients ever accepted. */
   clientsAccepted: number;
-  /** Client connections closed at accept, by the bound that refused them (`client.maxClients`, `client.maxClientsPerIp`). */
-  clientsRefused: Record<AdmissionRefusal, number>;
+  /**
+   * Client connections closed at accept, by reason: the bound that refused them
+   * (`client.maxClients`, `client.maxClientsPerIp`) or what was wrong with their PROXY
+   * protocol header (`client.proxyProtocol`).
+   */
+  clientsRefused: Record<AdmissionRefusal | ProxyRefusal, number>;
   /** Server connections ever authenticated. */
   serversAuthenticated: number;
   /** Data frames forwarded client → server. */
@@ -88,7 +93,7 @@ export function emptyStats(): GatewayStats {
     liveConnections: 0,
     pendingConnections: 0,
     clientsAccepted: 0,
-    clientsRefused: { max_clients: 0, max_clients_per_ip: 0 },
+    clientsRefused: { max_clients: 0, max_clients_per_ip: 0, proxy_untrusted: 0, proxy_invalid: 0, proxy_timeout: 0 },
     serversAuthenticated: 0,
     framesClientToServer: 0,
     framesServerToClient: 0,
