@@ -76,3 +76,12 @@ export function registryError(doing: string, err: unknown): RegistryError {
   if (err instanceof RegistryError) return err;
   return new RegistryError(`cannot ${doing}: ${(err as Error).message ?? String(err)}`, { cause: err });
 }
+
+/** `redis.get(key)`, failing with `registryError(doing, …)`. */
+export async function readRegistryKey(redis: { get(key: string): Promise<string | null> }, key: string, doing: string): Promise<string | null> {
+  try {
+    return await redis.get(key);
+  } catch (err) {
+    throw registryError(doing, err);
+  }
+}

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { type GatewayLogger, silentLogger } from '../gateway/logger.js';
 import { checkClusterName, type ClusterKeys, clusterKeys } from './cluster-keys.js';
-import { RegistryError, registryError } from './errors.js';
+import { readRegistryKey, RegistryError, registryError } from './errors.js';
 import { decodeGatewayRecord, type GatewayRecord } from './gateway-record.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './redis-connection.js';
 import { UserLocator } from './user-locator.js';
@@ -70,13 +70,7 @@ export class GatewayDirectory {
 
   /** One gateway's record, or null when it is not registered. Rejects with `RegistryError`. */
   async get(id: string): Promise<GatewayRecord | null> {
-    let value: string | null;
-    try {
-      value = await this.redis.get(this.keys.gateway(id));
-    } catch (err) {
-      throw registryError(`read gateway ${id}`, err);
-    }
-    return this.decode(id, value);
+    return this.decode(id, await readRegistryKey(this.redis, this.keys.gateway(id), `read gateway ${id}`));
   }
 
   /** The cluster's user bindings (push by user), over this directory's connection. */

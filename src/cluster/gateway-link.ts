@@ -7,6 +7,7 @@
 import type { DialServerOptions } from '../endpoint/dial.js';
 import { dialServer } from '../endpoint/dial.js';
 import type { Endpoint } from '../endpoint/endpoint.js';
+import { ReconnectPolicy } from '../endpoint/session/reconnect-policy.js';
 import type { VirtualConnection } from '../endpoint/virtual-connection.js';
 
 /**
@@ -16,7 +17,11 @@ import type { VirtualConnection } from '../endpoint/virtual-connection.js';
  */
 export type LinkState = 'connecting' | 'linked' | 'retrying' | 'idle';
 
-/** The backoff between attempts: attempt n waits a random time in [base/2, base], base = min(maxDelay, initialDelay·2^n). */
+/**
+ * The backoff between attempts: attempt n waits a random time in [base/2, base],
+ * base = min(maxDelay, initialDelay·2^n) (the endpoint's {@link ReconnectPolicy} with
+ * factor 2 and jitter ½).
+ */
 export interface LinkBackoff {
   initialDelay: number;
   maxDelay: number;
@@ -38,7 +43,7 @@ export class GatewayLink<T> {
   lastError: Error | undefined = undefined;
   /** Attempts that finished (in success or failure) since the link was made. */
   attemptsFinished = 0;
-  private failures = 0;
+  private readonly backoff: ReconnectPolicy;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private dialing: Promise<void> | null = null;
@@ -47,8 +52,10 @@ export class GatewayLink<T> {
     readonly gatewayId: string,
     private readonly owner: LinkOwner<T>,
     private readonly dialOptions: DialServerOptions<T>,
-    private readonly backoff: LinkBackoff,
-  ) {}
+    backoff: LinkBackoff,
+  ) {
+    this.backoff = new ReconnectPolicy({ initialDelay: backoff.initialDelay, maxDelay: backoff.maxDelay, factor: 2, jitter: 0.5, maxAttempts: 0 });
+  }
 
   /** Dials now unless linked or dialing; a pending retry is brought forward. */
   start(): void {
@@ -91,7 +98,7 @@ export class GatewayLink<T> {
       await endpoint.close();
       return;
     }
-    this.failures = 0;
+    this.backoff.reset();
     this.lastError = undefined;
     this.endpoint = endpoint;
     this.setState('linked', undefined);
@@ -123,9 +130,7 @@ export class GatewayLink<T> {
       this.setState('idle', this.lastError);
       return;
     }
-    const base = Math.min(this.backoff.maxDelay, this.backoff.initialDelay * 2 ** Math.min(this.failures, 30));
-    this.failures++;
-    const delay = Math.round(base / 2 + (base / 2) * Math.random());
+    const delay = this.backoff.nextDelay();
     this.setState('retrying', this.lastError);
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { DialOptions } from '../endpoint/endpoint.js';
-import { Deque } from '../endpoint/deque.js';
+import { AcceptIterator, AcceptQueue } from '../endpoint/accept-queue.js';
 import type { DialServerOptions } from '../endpoint/dial.js';
 import { resolveServerOptions } from '../endpoint/options.js';
 import type { VirtualConnection } from '../endpoint/virtual-connection.js';
@@ -107,11 +107,6 @@ export interface ClusterDialOptions extends DialOptions {
   clientId: number;
 }
 
-interface Waiter<V> {
-  resolve(value: V): void;
-  reject(err: Error): void;
-}
-
 function positive(name: string, value: unknown, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
@@ -132,8 +127,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
   private readonly links = new Map<string, GatewayLink<T>>();
   /** Server addresses by gateway ID (the static list's, or the records'). */
   private readonly addresses = new Map<string, string>();
-  private readonly backlog = new Deque<ClusterConnection<T>>();
-  private readonly acceptWaiters = new Deque<Waiter<ClusterConnection<T>>>();
+  private readonly acceptQueue = new AcceptQueue<ClusterConnection<T>>();
   /** Bindings this server wrote and keeps alive: user key → stored value. */
   private readonly bindings = new Map<string, string>();
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -195,24 +189,15 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
 
   /** The next virtual connection a client opened to this server through any gateway. Rejects with `EndpointClosedError` once closed. */
   accept(): Promise<ClusterConnection<T>> {
-    const conn = this.backlog.shift();
+    const conn = this.acceptQueue.take();
     if (conn !== undefined) return Promise.resolve(conn);
     if (this.closing !== null) return Promise.reject(new EndpointClosedError('the cluster server is closed'));
-    return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
+    return this.acceptQueue.wait();
   }
 
   /** `for await (const conn of cluster)`: accepts until the cluster server closes. */
-  async *[Symbol.asyncIterator](): AsyncIterator<ClusterConnection<T>> {
-    for (;;) {
-      let conn: ClusterConnection<T>;
-      try {
-        conn = await this.accept();
-      } catch (err) {
-        if (err instanceof EndpointClosedError) return;
-        throw err;
-      }
-      yield conn;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<ClusterConnection<T>> {
+    return new AcceptIterator<ClusterConnection<T>>(this);
   }
 
   /**
@@ -288,7 +273,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
       this.sessionHost?.close(new EndpointClosedError('the cluster server is closed'));
       await Promise.all([...this.links.values()].map((link) => link.close()));
       this.links.clear();
-      for (const w of this.acceptWaiters.drain()) w.reject(new EndpointClosedError('the cluster server is closed'));
+      this.acceptQueue.rejectWaiters(new EndpointClosedError('the cluster server is closed'));
       if (this.subscriber !== null) await closeRedis(this.subscriber);
       await this.directory?.close();
     })();
@@ -461,9 +446,7 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
   }
 
   private deliver(tagged: ClusterConnection<T>): void {
-    const waiter = this.acceptWaiters.shift();
-    if (waiter !== undefined) waiter.resolve(tagged);
-    else this.backlog.push(tagged);
+    this.acceptQueue.offer(tagged);
   }
 
   // ---- User bindings ----

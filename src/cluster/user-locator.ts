@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError } from '../errors.js';
 import type { ClusterKeys } from './cluster-keys.js';
-import { RegistryError, registryError } from './errors.js';
+import { readRegistryKey, RegistryError, registryError } from './errors.js';
 
 /** Where a user is connected. */
 export interface UserLocation {
@@ -106,12 +106,7 @@ export class UserLocator {
 
   /** Where `userKey` is connected, or null when no binding exists. */
   async locate(userKey: string): Promise<UserLocation | null> {
-    let value: string | null;
-    try {
-      value = await this.redis.get(this.keys.user(userKey));
-    } catch (err) {
-      throw registryError(`look up user ${userKey}`, err);
-    }
+    const value = await readRegistryKey(this.redis, this.keys.user(userKey), `look up user ${userKey}`);
     return value === null ? null : decodeUserBinding(value);
   }
 }

@@ -15,14 +15,7 @@ import type { Transport } from './transport.js';
  * ship). `dialClient` is this over TCP. Rejects with `InvalidOptionError` for bad options.
  */
 export async function attachClient<T = Uint8Array>(transport: Transport, options?: EndpointOptions<T>): Promise<Endpoint<T>> {
-  let resolved: ResolvedEndpointOptions<T>;
-  try {
-    resolved = resolveEndpointOptions(options);
-  } catch (err) {
-    transport.destroy();
-    throw err;
-  }
-  return startClient(transport, resolved);
+  return startClient(transport, resolvedOrDestroyed(transport, resolveEndpointOptions<T>, options));
 }
 
 /**
@@ -30,14 +23,17 @@ export async function attachClient<T = Uint8Array>(transport: Transport, options
  * `dialServer`) and resolves once the gateway has confirmed the key.
  */
 export async function attachServer<T = Uint8Array>(transport: Transport, options: ServerEndpointOptions<T>): Promise<Endpoint<T>> {
-  let resolved: ResolvedServerOptions<T>;
+  return startServer(transport, resolvedOrDestroyed(transport, resolveServerOptions<T>, options), options.signal);
+}
+
+/** `resolve(options)`; when that throws (bad options), `transport` is destroyed first. */
+function resolvedOrDestroyed<O, R>(transport: Transport, resolve: (options: O) => R, options: O): R {
   try {
-    resolved = resolveServerOptions(options);
+    return resolve(options);
   } catch (err) {
     transport.destroy();
     throw err;
   }
-  return startServer(transport, resolved, options.signal);
 }
 
 /** @internal */

@@ -3,9 +3,14 @@
  * allocation once it has grown to its working size.
  */
 export class Deque<T> {
-  private items: (T | undefined)[] = new Array<T | undefined>(8);
+  private items: (T | undefined)[];
   private head = 0;
   private size = 0;
+
+  /** `capacity`: the slots it starts with, a power of two (it doubles when full). */
+  constructor(capacity = 8) {
+    this.items = new Array<T | undefined>(capacity);
+  }
 
   get length(): number {
     return this.size;
@@ -46,6 +51,12 @@ export class Deque<T> {
       return true;
     }
     return false;
+  }
+
+  /** Calls `fn` with every item and its position (0: the oldest), oldest first. */
+  forEach(fn: (item: T, index: number) => void): void {
+    const mask = this.items.length - 1;
+    for (let i = 0; i < this.size; i++) fn(this.items[(this.head + i) & mask]!, i);
   }
 
   /** Removes every item and returns them, oldest first. */

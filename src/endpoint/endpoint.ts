@@ -12,6 +12,7 @@ import {
 import { type Command, CommandType, commandFrameSize, parseCommand, writeCommand } from '../protocol/command.js';
 import { FrameDecoder, type FrameSink } from '../protocol/decoder.js';
 import { HEADER_SIZE, MAX_U32, writeFrameHeader } from '../protocol/frame.js';
+import { AcceptIterator } from './accept-queue.js';
 import { Deque } from './deque.js';
 import { DialRequest } from './dial-request.js';
 import { rejectUnknownKeys } from '../known-keys.js';
@@ -19,7 +20,7 @@ import { checkTimeout, type ResolvedEndpointOptions } from './options.js';
 import type { Transport, TransportHandler } from './transport.js';
 import { asyncDispose, type ConnectionOwner, type OwnedConnection, VirtualConnection } from './virtual-connection.js';
 import { describeValue } from '../values/describe-value.js';
-import { abortedAlready, CancellableWait, checkSignal, checkWaitOptions, type WaitOptions } from './wait.js';
+import { checkSignal, queueWait, type WaitOptions, waitOptionsOf } from './wait.js';
 
 /** Whether the endpoint connected as a game client or as a game server. */
 export type EndpointKind = 'client' | 'server';
@@ -261,30 +262,17 @@ export class Endpoint<T = Uint8Array>
    * the next `accept()` (or the backlog).
    */
   accept(options?: WaitOptions): Promise<VirtualConnection<T>> {
-    let signal: AbortSignal | undefined;
-    let timeout = 0;
-    if (options !== undefined) {
-      try {
-        ({ signal, timeout } = checkWaitOptions('accept', options));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (signal?.aborted) return Promise.reject(abortedAlready('accept()', signal));
-    }
+    const wait = waitOptionsOf('accept', options);
+    if (wait instanceof Error) return Promise.reject(wait);
     const conn = this.backlog.shift();
     if (conn !== undefined) return Promise.resolve(conn);
     if (this.state !== OPEN) return Promise.reject(this.closedError());
-    if (signal === undefined && timeout === 0) return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
-    return new Promise((resolve, reject) => {
-      const wait = new CancellableWait<VirtualConnection<T>>('accept()', 'no virtual connection arrived', resolve, reject, this.acceptWaiters);
-      this.acceptWaiters.push(wait);
-      wait.start(signal, timeout);
-    });
+    return queueWait(this.acceptWaiters, wait, 'accept()', 'no virtual connection arrived');
   }
 
   /** `for await (const conn of endpoint)`: accepts until the endpoint closes. */
   [Symbol.asyncIterator](): AsyncIterableIterator<VirtualConnection<T>> {
-    return new AcceptIterator(this);
+    return new AcceptIterator<VirtualConnection<T>>(this);
   }
 
   /**
@@ -293,24 +281,11 @@ export class Endpoint<T = Uint8Array>
    * endpoint closes first.
    */
   drained(options?: WaitOptions): Promise<void> {
-    let signal: AbortSignal | undefined;
-    let timeout = 0;
-    if (options !== undefined) {
-      try {
-        ({ signal, timeout } = checkWaitOptions('drained', options));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (signal?.aborted) return Promise.reject(abortedAlready('drained()', signal));
-    }
+    const wait = waitOptionsOf('drained', options);
+    if (wait instanceof Error) return Promise.reject(wait);
     if (this.state !== OPEN) return Promise.reject(this.closedError());
     if (!this.needDrain) return Promise.resolve();
-    if (signal === undefined && timeout === 0) return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
-    return new Promise((resolve, reject) => {
-      const wait = new CancellableWait<void>('drained()', 'the connection to the gateway did not drain', resolve, reject, this.drainWaiters);
-      this.drainWaiters.push(wait);
-      wait.start(signal, timeout);
-    });
+    return queueWait(this.drainWaiters, wait, 'drained()', 'the connection to the gateway did not drain');
   }
 
   /**
@@ -649,31 +624,6 @@ export class Endpoint<T = Uint8Array>
     if (graceful) this.transport.close();
     else this.transport.destroy();
   }
-}
-
-class AcceptIterator<T> implements AsyncIterableIterator<VirtualConnection<T>> {
-  private readonly endpoint: Endpoint<T>;
-  constructor(endpoint: Endpoint<T>) {
-    this.endpoint = endpoint;
-  }
-  next(): Promise<IteratorResult<VirtualConnection<T>>> {
-    return this.endpoint.accept().then(toResult<VirtualConnection<T>>, endWhenClosed);
-  }
-  return(): Promise<IteratorResult<VirtualConnection<T>>> {
-    return Promise.resolve({ value: undefined, done: true });
-  }
-  [Symbol.asyncIterator](): AsyncIterableIterator<VirtualConnection<T>> {
-    return this;
-  }
-}
-
-function toResult<V>(value: V): IteratorResult<V> {
-  return { value, done: false };
-}
-
-function endWhenClosed(err: unknown): IteratorReturnResult<undefined> {
-  if (err instanceof EndpointClosedError) return { value: undefined, done: true };
-  throw err;
 }
 
 /** The framing error of a client on a server listener, with the hint that says so. */

@@ -3,7 +3,8 @@
  * transport and `dial.ts`, one of the few endpoint files that import a Node module.
  */
 import net from 'node:net';
-import { AbortError, ConnectError, type FastwayError } from '../errors.js';
+import { ConnectError } from '../errors.js';
+import { ConnectAttempt } from './connect-attempt.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 /** How long a graceful close may wait for the gateway to close its side before the socket is destroyed. */
@@ -144,33 +145,14 @@ export function settleConnect(
   wording: ConnectWording,
   signal?: AbortSignal,
 ): Promise<TcpTransport> {
-  const { where, over } = wording;
   return new Promise((resolve, reject) => {
-    let failure: FastwayError | null = null;
-    const fail = (err: FastwayError): void => {
-      if (failure !== null) return;
-      failure = err;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-    };
-    const onAbort = (): void => fail(new AbortError(`connecting to ${where}${over} was aborted`, { cause: signal?.reason }));
-    const timer = setTimeout(() => fail(new ConnectError(`connecting to ${where}${over} took longer than ${timeoutMs} ms`)), timeoutMs);
-    const onError = (err: Error): void => fail(new ConnectError(`cannot connect to ${where}${over}: ${err.message}`, { cause: err }));
-    const onClose = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      reject(failure ?? new ConnectError(`the connection to ${where} closed ${wording.closedDuring}`));
-    };
+    const onError = (err: Error): void => attempt.error(err);
+    const onClose = (): void => reject(attempt.closed() ?? new ConnectError(`the connection to ${wording.where} closed ${wording.closedDuring}`));
     socket.once('error', onError);
     socket.once('close', onClose);
-    if (signal !== undefined) {
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort);
-    }
+    const attempt = new ConnectAttempt(`${wording.where}${wording.over}`, timeoutMs, () => socket.destroy(), signal);
     socket.once(readyEvent, () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      attempt.ready();
       socket.off('error', onError);
       socket.off('close', onClose);
       resolve(new TcpTransport(socket, wording.name));

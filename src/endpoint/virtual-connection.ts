@@ -1,7 +1,7 @@
 import { ConnectionClosedError, FormatError, MessageTooLargeError } from '../errors.js';
 import { Deque } from './deque.js';
 import type { Format } from './format.js';
-import { abortedAlready, CancellableWait, checkWaitOptions, type WaitOptions } from './wait.js';
+import { CancellableWait, type WaitOptions, waitOptionsOf } from './wait.js';
 
 /**
  * What a virtual connection needs from the endpoint that owns it.
@@ -163,19 +163,14 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
 
   /** {@link receive} with a signal and/or a timeout. */
   private receiveWithin(options: WaitOptions): Promise<T> {
-    let signal: AbortSignal | undefined;
-    let timeout: number;
-    try {
-      ({ signal, timeout } = checkWaitOptions('receive', options));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (signal?.aborted) return Promise.reject(abortedAlready('receive()', signal));
+    const wait = waitOptionsOf('receive', options);
+    if (wait instanceof Error) return Promise.reject(wait);
+    const { signal, timeout } = wait;
     if (this.queue.length > 0 || !this.open || (signal === undefined && timeout === 0)) return this.receive();
     return new Promise<T>((resolve, reject) => {
-      const wait = new CancellableWait<T>('receive()', 'no message arrived', resolve, reject, this.waiters);
-      this.waiters.push(wait as Waiter);
-      wait.start(signal, timeout);
+      const waiter = new CancellableWait<T>('receive()', 'no message arrived', resolve, reject, this.waiters);
+      this.waiters.push(waiter as Waiter);
+      waiter.start(signal, timeout);
     });
   }
 

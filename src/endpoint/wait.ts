@@ -1,6 +1,7 @@
 import { AbortError, InvalidOptionError, TimeoutError } from '../errors.js';
 import { rejectUnknownKeys } from '../known-keys.js';
 import { describeValue } from '../values/describe-value.js';
+import { Pending } from './pending.js';
 
 /** Options of a wait that may be given up on: `receive()`, `accept()`, `drained()`. */
 export interface WaitOptions {
@@ -49,57 +50,37 @@ function checkWaitTimeout(value: unknown): number {
 /**
  * One pending wait that a signal or a timer may give up on. Until then it is an ordinary
  * waiter of its queue (`resolve`/`reject`); giving up removes it from that queue before
- * rejecting, so it never takes what arrives afterwards. It is its own abort listener, so
- * a wait allocates no closures beyond its promise's.
+ * rejecting, so it never takes what arrives afterwards.
  * @internal
  */
-export class CancellableWait<V> {
+export class CancellableWait<V> extends Pending<V> {
   /** Not a `for await` step (see VirtualConnection's waiters). */
   readonly iter = false;
-  private settled = false;
-  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private signal: AbortSignal | undefined = undefined;
 
   constructor(
     /** What is waited for, in errors: `receive()`, … */
     private readonly what: string,
     /** What a timeout says happened, such as `no message arrived`. */
     private readonly timeoutText: string,
-    private readonly onResolve: (value: V) => void,
-    private readonly onReject: (err: Error) => void,
+    onResolve: (value: V) => void,
+    onReject: (err: Error) => void,
     /** The queue of waiters this wait is in. */
     private readonly queue: { remove(wait: CancellableWait<V>): boolean },
-  ) {}
+  ) {
+    super(onResolve, onReject);
+  }
 
   /** Starts watching `signal` and the `timeout` (0: none). */
   start(signal: AbortSignal | undefined, timeout: number): void {
-    if (timeout > 0) this.timer = setTimeout(waitTimedOut, timeout, this, timeout);
-    if (signal !== undefined) {
-      this.signal = signal;
-      signal.addEventListener('abort', this);
-    }
+    if (timeout > 0) this.startTimer(timeout);
+    if (signal !== undefined) this.watchSignal(signal);
   }
 
-  resolve(value: V): void {
-    if (this.settled) return;
-    this.finish();
-    this.onResolve(value);
+  protected override aborted(reason: unknown): void {
+    this.giveUp(new AbortError(`${this.what} was aborted`, { cause: reason }));
   }
 
-  reject(err: Error): void {
-    if (this.settled) return;
-    this.finish();
-    this.onReject(err);
-  }
-
-  /** The abort listener. */
-  handleEvent(): void {
-    this.giveUp(new AbortError(`${this.what} was aborted`, { cause: this.signal?.reason }));
-  }
-
-  /** @internal Called by the timer. */
-  timedOut(ms: number): void {
-    this.timer = undefined;
+  protected override expired(ms: number): void {
     this.giveUp(new TimeoutError(`${this.what}: ${this.timeoutText} within ${ms} ms`));
   }
 
@@ -108,18 +89,53 @@ export class CancellableWait<V> {
     this.queue.remove(this);
     this.reject(err);
   }
-
-  private finish(): void {
-    this.settled = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.signal !== undefined) this.signal.removeEventListener('abort', this);
-    this.signal = undefined;
-  }
 }
 
-function waitTimedOut(wait: { timedOut(ms: number): void }, ms: number): void {
-  wait.timedOut(ms);
+/** A wait's checked options. @internal */
+export interface CheckedWaitOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly timeout: number;
+}
+
+const NO_LIMIT: CheckedWaitOptions = Object.freeze({ signal: undefined, timeout: 0 });
+
+/**
+ * The checked options of the wait `what` (`drained`: a method's name), or the error its
+ * promise rejects with: bad options, or a signal that had already aborted.
+ * @internal
+ */
+export function waitOptionsOf(what: string, options: WaitOptions | undefined): CheckedWaitOptions | Error {
+  if (options === undefined) return NO_LIMIT;
+  let checked: CheckedWaitOptions;
+  try {
+    checked = checkWaitOptions(what, options);
+  } catch (err) {
+    return err as Error;
+  }
+  if (checked.signal?.aborted) return abortedAlready(`${what}()`, checked.signal);
+  return checked;
+}
+
+/** What a queue of waiters must do for {@link queueWait}. */
+interface WaiterQueue<V> {
+  push(waiter: { resolve(value: V): void; reject(err: Error): void }): void;
+  remove(waiter: CancellableWait<V>): boolean;
+}
+
+/**
+ * Waits in `queue` until its owner resolves or rejects the waiter, or `options` give up
+ * on it (`what` and `timeoutText` as for {@link CancellableWait}). Without a signal or a
+ * timeout the waiter is a plain `{ resolve, reject }`.
+ * @internal
+ */
+export function queueWait<V>(queue: WaiterQueue<V>, options: CheckedWaitOptions, what: string, timeoutText: string): Promise<V> {
+  const { signal, timeout } = options;
+  if (signal === undefined && timeout === 0) return new Promise((resolve, reject) => queue.push({ resolve, reject }));
+  return new Promise((resolve, reject) => {
+    const wait = new CancellableWait<V>(what, timeoutText, resolve, reject, queue);
+    queue.push(wait);
+    wait.start(signal, timeout);
+  });
 }
 
 /** The `AbortError` of a call whose signal had already aborted when it was made. */

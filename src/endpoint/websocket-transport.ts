@@ -8,7 +8,8 @@
  * message, so no frame is ever split across messages. Incoming messages go to the
  * endpoint's frame decoder as they are, so a message may hold any number of frames.
  */
-import { AbortError, ConnectError, type FastwayError, InvalidOptionError, ProtocolError } from '../errors.js';
+import { AbortError, ConnectError, InvalidOptionError, ProtocolError } from '../errors.js';
+import { ConnectAttempt } from './connect-attempt.js';
 import type { Transport, TransportHandler } from './transport.js';
 
 /** The event fields the transport reads; browsers' and `ws`'s events both have them. */
@@ -287,43 +288,29 @@ export function connectWebSocket(
       reject(new ConnectError(`cannot connect to ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
       return;
     }
-    let failure: FastwayError | null = null;
-    const fail = (err: FastwayError): void => {
-      if (failure !== null) return;
-      failure = err;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (typeof socket.terminate === 'function') socket.terminate();
-      else socket.close();
-    };
     const listener: WebSocketListenerLike = {
       handleEvent(event) {
         if (event.type === 'open') {
-          clearTimeout(timer);
+          attempt.ready();
           detach();
           resolve(new WebSocketTransport(socket, url, drainDetection));
         } else if (event.type === 'error') {
-          const cause = socketError(event);
-          fail(new ConnectError(`cannot connect to ${url}: ${cause.message}`, { cause }));
+          attempt.error(socketError(event));
         } else if (event.type === 'close') {
-          clearTimeout(timer);
           detach();
           const code = event.code !== undefined ? ` (close code ${event.code})` : '';
-          reject(failure ?? new ConnectError(`the WebSocket to ${url} closed while connecting${code}`));
+          reject(attempt.closed() ?? new ConnectError(`the WebSocket to ${url} closed while connecting${code}`));
         }
       },
     };
-    const onAbort = (): void => fail(new AbortError(`connecting to ${url} was aborted`, { cause: signal?.reason }));
     const detach = (): void => {
-      signal?.removeEventListener('abort', onAbort);
       socket.removeEventListener('open', listener);
       socket.removeEventListener('error', listener);
       socket.removeEventListener('close', listener);
     };
-    const timer = setTimeout(() => fail(new ConnectError(`connecting to ${url} took longer than ${timeoutMs} ms`)), timeoutMs);
+    const attempt = new ConnectAttempt(url, timeoutMs, () => (typeof socket.terminate === 'function' ? socket.terminate() : socket.close()), signal);
     socket.addEventListener('open', listener);
     socket.addEventListener('error', listener);
     socket.addEventListener('close', listener);
-    signal?.addEventListener('abort', onAbort);
   });
 }

@@ -5,7 +5,7 @@
  * What `dialClient(addrs, { reconnect })` returns, and `dialServer(addr, { resumable })`.
  */
 import { ConnectError, EndpointClosedError, GatewaysUnreachableError, type GatewayFailure, InvalidOptionError } from '../../errors.js';
-import { Deque } from '../deque.js';
+import { AcceptIterator, AcceptQueue } from '../accept-queue.js';
 import type { DialOptions, Endpoint, EndpointKind } from '../endpoint.js';
 import { asyncDispose, type VirtualConnection } from '../virtual-connection.js';
 import { ClientSessions, type Link, type LinkSource } from './client-sessions.js';
@@ -83,8 +83,7 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
   private current: Link<T> | null = null;
   private lastIndex = -1;
   private linkWaiters: Waiter<Link<T>>[] = [];
-  private readonly backlog = new Deque<VirtualConnection<T>>();
-  private readonly acceptWaiters = new Deque<Waiter<VirtualConnection<T>>>();
+  private readonly acceptQueue: AcceptQueue<VirtualConnection<T>>;
   private listeners: ((event: LinkStatusEvent) => void)[] = [];
   private readonly clients: ClientSessions<T>;
   private readonly host: SessionHost<T> | null;
@@ -102,6 +101,7 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
     this.config = config;
     this.kind = config.kind;
     this.policy = new ReconnectPolicy(config.reconnect);
+    this.acceptQueue = new AcceptQueue(config.acceptBacklog);
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -190,24 +190,15 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
    * Rejects with `EndpointClosedError` once closed.
    */
   accept(): Promise<VirtualConnection<T>> {
-    const conn = this.backlog.shift();
+    const conn = this.acceptQueue.take();
     if (conn !== undefined) return Promise.resolve(conn);
     if (this.closing) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.acceptWaiters.push({ resolve, reject }));
+    return this.acceptQueue.wait();
   }
 
   /** `for await (const conn of endpoint)`: accepts until the endpoint closes. */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<VirtualConnection<T>> {
-    for (;;) {
-      let conn: VirtualConnection<T>;
-      try {
-        conn = await this.accept();
-      } catch (err) {
-        if (err instanceof EndpointClosedError) return;
-        throw err;
-      }
-      yield conn;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<VirtualConnection<T>> {
+    return new AcceptIterator<VirtualConnection<T>>(this);
   }
 
   /** Calls `listener` on every change of the link. Returns a function that removes it. */
@@ -274,10 +265,7 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
   }
 
   private incoming(conn: VirtualConnection<T>): void {
-    const waiter = this.acceptWaiters.shift();
-    if (waiter !== undefined) waiter.resolve(conn);
-    else if (this.backlog.length < this.config.acceptBacklog) this.backlog.push(conn);
-    else conn.close();
+    if (!this.acceptQueue.offer(conn)) conn.close();
   }
 
   private lost(link: Link<T>, reason: Error | undefined): void {
@@ -358,8 +346,8 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
     this.host?.close(err);
     for (const w of this.linkWaiters) w.reject(err);
     this.linkWaiters = [];
-    for (const w of this.acceptWaiters.drain()) w.reject(err);
-    this.backlog.drain();
+    this.acceptQueue.rejectWaiters(err);
+    this.acceptQueue.clear();
     const link = this.current;
     this.current = null;
     if (link === null) {

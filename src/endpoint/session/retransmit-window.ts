@@ -4,6 +4,7 @@
  * the session refuses a send that would go past either bound ({@link fits}) rather than
  * drop anything. Acknowledgements release from the front; a resume resends the rest.
  */
+import { Deque } from '../deque.js';
 import { seqDistance } from './codec.js';
 
 export class RetransmitWindow {
@@ -11,9 +12,7 @@ export class RetransmitWindow {
   readonly maxMessages: number;
   /** Most bytes held (encoded messages, headers included). */
   readonly maxBytes: number;
-  private items: (Uint8Array | undefined)[];
-  private head = 0;
-  private size = 0;
+  private items: Deque<Uint8Array>;
   private held = 0;
   private start: number;
 
@@ -23,7 +22,7 @@ export class RetransmitWindow {
     this.start = startSeq >>> 0;
     let capacity = 8;
     while (capacity < Math.min(maxMessages, 1024)) capacity *= 2;
-    this.items = new Array<Uint8Array | undefined>(capacity);
+    this.items = new Deque<Uint8Array>(capacity);
   }
 
   /** The sequence number of the oldest message held (the peer's last acknowledgement). */
@@ -33,12 +32,12 @@ export class RetransmitWindow {
 
   /** The sequence number the next message pushed takes. */
   get nextSeq(): number {
-    return (this.start + this.size) >>> 0;
+    return (this.start + this.items.length) >>> 0;
   }
 
   /** Messages held. */
   get length(): number {
-    return this.size;
+    return this.items.length;
   }
 
   /** Bytes held. */
@@ -48,20 +47,19 @@ export class RetransmitWindow {
 
   /** True when a message of `size` bytes may be pushed. An empty window takes any one message. */
   fits(size: number): boolean {
-    if (this.size === 0) return true;
-    return this.size < this.maxMessages && this.held + size <= this.maxBytes;
+    const length = this.items.length;
+    if (length === 0) return true;
+    return length < this.maxMessages && this.held + size <= this.maxBytes;
   }
 
   /** True at or past half of either bound: the point where `send()` starts asking the caller to wait. */
   get pressing(): boolean {
-    return this.size * 2 >= this.maxMessages || this.held * 2 >= this.maxBytes;
+    return this.items.length * 2 >= this.maxMessages || this.held * 2 >= this.maxBytes;
   }
 
   /** Adds `message` as number {@link nextSeq}. The caller checked {@link fits}. */
   push(message: Uint8Array): void {
-    if (this.size === this.items.length) this.grow();
-    this.items[(this.head + this.size) & (this.items.length - 1)] = message;
-    this.size++;
+    this.items.push(message);
     this.held += message.length;
   }
 
@@ -73,37 +71,21 @@ export class RetransmitWindow {
    */
   acknowledge(ack: number): number {
     const n = seqDistance(ack, this.start);
-    if (n > this.size) return seqDistance(this.start, ack) < 0x80000000 ? 0 : -1;
-    const mask = this.items.length - 1;
-    for (let i = 0; i < n; i++) {
-      this.held -= this.items[this.head]!.length;
-      this.items[this.head] = undefined;
-      this.head = (this.head + 1) & mask;
-    }
-    this.size -= n;
+    if (n > this.items.length) return seqDistance(this.start, ack) < 0x80000000 ? 0 : -1;
+    for (let i = 0; i < n; i++) this.held -= this.items.shift()!.length;
     this.start = (this.start + n) >>> 0;
     return n;
   }
 
   /** Calls `fn` with every message held, oldest first (a resume's retransmission). */
   forEach(fn: (message: Uint8Array, seq: number) => void): void {
-    const mask = this.items.length - 1;
-    for (let i = 0; i < this.size; i++) fn(this.items[(this.head + i) & mask]!, (this.start + i) >>> 0);
+    const start = this.start;
+    this.items.forEach((message, i) => fn(message, (start + i) >>> 0));
   }
 
   /** Drops everything (the session ended). */
   clear(): void {
-    this.items = new Array<Uint8Array | undefined>(8);
-    this.head = 0;
-    this.size = 0;
+    this.items = new Deque<Uint8Array>();
     this.held = 0;
-  }
-
-  private grow(): void {
-    const old = this.items;
-    const items = new Array<Uint8Array | undefined>(old.length * 2);
-    for (let i = 0; i < this.size; i++) items[i] = old[(this.head + i) & (old.length - 1)];
-    this.items = items;
-    this.head = 0;
   }
 }

@@ -11,7 +11,7 @@
 import { AbortError, ConnectionClosedError, ReceiveQueueFullError, TimeoutError, SendQueueFullError, SessionExpiredError, SessionProtocolError, WindowFullError } from '../../errors.js';
 import { Deque } from '../deque.js';
 import type { Format } from '../format.js';
-import { abortedAlready, CancellableWait, checkWaitOptions, type WaitOptions } from '../wait.js';
+import { queueWait, type WaitOptions, waitOptionsOf } from '../wait.js';
 import type { CarrierSink, OwnedConnection, VirtualConnection } from '../virtual-connection.js';
 import {
   DATA_HEADER_SIZE,
@@ -175,24 +175,11 @@ export class Session<T> {
    * (`options` as for any wait: given up on with `AbortError` or `TimeoutError`).
    */
   drained(options?: WaitOptions): Promise<void> {
-    let signal: AbortSignal | undefined;
-    let timeout = 0;
-    if (options !== undefined) {
-      try {
-        ({ signal, timeout } = checkWaitOptions('drained', options));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (signal?.aborted) return Promise.reject(abortedAlready('drained()', signal));
-    }
+    const wait = waitOptionsOf('drained', options);
+    if (wait instanceof Error) return Promise.reject(wait);
     if (this.phase === ENDED || this.phase === CLOSING) return Promise.reject(this.closedError());
     if (!this.window.pressing) return this.carrier === null ? Promise.resolve() : this.carrier.drained(options).catch(ignoreUnlessGivenUp);
-    if (signal === undefined && timeout === 0) return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
-    return new Promise((resolve, reject) => {
-      const wait = new CancellableWait<void>('drained()', 'the unacknowledged window did not drain', resolve, reject, this.drainWaiters);
-      this.drainWaiters.push(wait);
-      wait.start(signal, timeout);
-    });
+    return queueWait(this.drainWaiters, wait, 'drained()', 'the unacknowledged window did not drain');
   }
 
   // ---- Carriers ----
