@@ -240,6 +240,33 @@ export const FLAGS: readonly FlagSpec[] = [
     get: (c) => c.client.proxyHeaderTimeout,
   }),
   defineFlag({
+    name: 'client-message-rate',
+    description:
+      'Messages (frames, commands included) one game client may send a second on average; a client beyond it has its socket paused until it is back ' +
+      'within the rate, so a game server never gets more than this from one player. 0 is no limit.',
+    value: count(L.messageRate),
+    default: D.client.messageRate,
+    set: (c, v) => (c.client.messageRate = v),
+    get: (c) => c.client.messageRate,
+  }),
+  defineFlag({
+    name: 'client-message-burst',
+    description: 'With --client-message-rate: messages a client may send at once before the rate holds it back.',
+    value: count(L.messageBurst),
+    default: D.client.messageBurst,
+    set: (c, v) => (c.client.messageBurst = v),
+    get: (c) => c.client.messageBurst,
+  }),
+  defineFlag({
+    name: 'client-message-debt-limit',
+    description:
+      'With --client-message-rate: messages beyond its allowance a client may get (what one read brings in before the pause) before it is disconnected instead of paused. 0 is never.',
+    value: count(L.messageDebtLimit),
+    default: D.client.messageDebtLimit,
+    set: (c, v) => (c.client.messageDebtLimit = v),
+    get: (c) => c.client.messageDebtLimit,
+  }),
+  defineFlag({
     name: 'client-max-conn',
     description: 'Live virtual connections one game client may have at once; more dials are refused.',
     value: count(L.maxConn),

@@ -8,6 +8,7 @@ import type { GatewaySocket } from './gateway-socket.js';
 import { IdAllocator } from './id-allocator.js';
 import { CommandSlab } from './command-slab.js';
 import { LivenessSweep } from './liveness-sweep.js';
+import { MessageRate, RateVerdict } from './message-rate.js';
 import { type BoundAddresses, type ListenAddresses, Listeners, type TlsUpdate } from './listeners.js';
 import { type AuthKeysUpdate, type GatewayOptions, resolveAuthKeys, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
 import { Peer, type PeerHost, PeerKind, PeerState } from './peer.js';
@@ -105,6 +106,7 @@ export class Gateway {
       written: (peer) => this.flow.written(peer),
       failed: (peer, err) => this.socketFailed(peer, err),
       closed: (peer) => this.socketClosed(peer),
+      overRate: (peer, verdict) => this.overRate(peer, verdict),
     };
     this.listeners = new Listeners(
       this.options,
@@ -226,6 +228,7 @@ export class Gateway {
     if (!this.admit(socket)) return;
     const peer = new Peer(this.host, PeerKind.Client, socket, this.options.maxPacketSize);
     peer.open(this.clientIds.allocate());
+    if (this.options.client.messageRate > 0) peer.limitRate(new MessageRate(this.options.client));
     this.clients.set(peer.id, peer);
     this.counters.clientsAccepted++;
     peer.startReading();
@@ -441,6 +444,16 @@ export class Gateway {
   private internalError(peer: Peer, err: unknown): void {
     this.options.logger.error({ event: 'internal_error', remote: peer.remote, err }, 'internal error: connection closed');
     this.disconnect(peer, 'socket_error', err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** A client went past its message rate: paused until it is within it again, or disconnected past the debt limit. */
+  private overRate(peer: Peer, verdict: RateVerdict.Pause | RateVerdict.Disconnect): void {
+    if (verdict === RateVerdict.Disconnect) {
+      this.rejections.overRate(peer, true);
+      this.disconnect(peer, 'rate_limit');
+    } else if (peer.holdForRate()) {
+      this.rejections.overRate(peer, false);
+    }
   }
 
   /** The socket of `peer` failed; its 'close' follows. */

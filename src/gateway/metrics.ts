@@ -71,6 +71,8 @@ export class GatewayMetrics {
     counter('auth_failures_total', 'Server handshakes with a wrong key.', (s) => s.authFailures);
     counter('auth_timeouts_total', 'Server handshakes not finished in time.', (s) => s.authTimeouts);
     counter('slow_consumer_disconnects_total', 'Clients dropped for not reading their data.', (s) => s.slowConsumerDisconnects);
+    counter('rate_limit_pauses_total', 'Times a client was paused for sending past its message rate.', (s) => s.rateLimitPauses);
+    counter('rate_limit_disconnects_total', 'Clients disconnected for going past the message debt limit.', (s) => s.rateLimitDisconnects);
     counter('backpressure_pauses_total', 'Times a congested server paused a client sending to it.', (s) => s.backpressurePauses);
     counter('pings_sent_total', 'Pings sent to silent peers.', (s) => s.pingsSent);
     counter('silent_peers_dropped_total', 'Peers dropped for staying silent after a ping.', (s) => s.silentPeersDropped);

@@ -55,6 +55,21 @@ export interface ClientListenerOptions {
   proxyProtocol?: readonly string[];
   /** Time, in ms, a connection from a trusted balancer has to send its whole PROXY header. @default 5000 */
   proxyHeaderTimeout?: number;
+  /**
+   * Messages (frames, commands included) one client may send a second, on average: a token
+   * bucket of `messageBurst` tokens refilled at this rate. A client that goes beyond it has
+   * its socket paused (one timer, no per-message cost) until it is back within the rate, so
+   * a game server never sees more than this from one player. 0: no limit. @default 0
+   */
+  messageRate?: number;
+  /** Messages a client may send at once before `messageRate` holds it back (the bucket's size). @default 100 */
+  messageBurst?: number;
+  /**
+   * How many messages beyond its allowance a client may get (what arrives in one read, before
+   * the pause takes effect, can go past it) before it is disconnected instead of paused. 0:
+   * never disconnected for its rate, only paused. @default 0
+   */
+  messageDebtLimit?: number;
   /** Turns the client TCP listener into TLS and the WebSocket listener into WSS. @default plain */
   tls?: TlsOptions;
   /** The WebSocket client listener. */
@@ -144,7 +159,7 @@ export const GATEWAY_DEFAULTS = {
   busyPollMicros: 0,
   listenBacklog: 16_384,
   client: { maxConn: 16, maxPending: 16, pingInterval: 30_000, sendQueue: 1024, sendBuffer: 4 * 1024 * 1024, maxClients: 0, maxClientsPerIp: 0,
-    proxyHeaderTimeout: 5000 },
+    proxyHeaderTimeout: 5000, messageRate: 0, messageBurst: 100, messageDebtLimit: 0 },
   server: { authTimeout: DEFAULT_AUTH_TIMEOUT_MS, maxPending: 1024, pingInterval: 30_000, sendQueue: 102_400, sendBuffer: 64 * 1024 * 1024 },
 } as const;
 
@@ -161,6 +176,9 @@ export const GATEWAY_LIMITS = {
   sendBuffer: { min: 64 * 1024, max: 4 * 1024 * 1024 * 1024 },
   maxClients: { min: 0, max: 100_000_000 },
   proxyHeaderTimeout: { min: 10, max: 600_000 },
+  messageRate: { min: 0, max: 100_000_000 },
+  messageBurst: { min: 1, max: 100_000_000 },
+  messageDebtLimit: { min: 0, max: 100_000_000 },
 } as const;
 
 function authKeys(value: unknown, name = 'server.authKey'): readonly string[] {
@@ -240,7 +258,8 @@ function webSocketOptions(value: unknown): ResolvedGatewayOptions['client']['web
 
 /** The keys each part of {@link GatewayOptions} may have; any other is rejected (a typo must not pass as a default). */
 const GATEWAY_KEYS = ['maxPacketSize', 'client', 'server', 'logger', 'busyPollMicros', 'listenBacklog'];
-const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'maxClients', 'maxClientsPerIp', 'proxyProtocol', 'proxyHeaderTimeout', 'tls', 'webSocket'];
+const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'maxClients', 'maxClientsPerIp', 'proxyProtocol', 'proxyHeaderTimeout',
+  'messageRate', 'messageBurst', 'messageDebtLimit', 'tls', 'webSocket'];
 const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'tls'];
 const WEBSOCKET_KEYS = ['path', 'origins'];
 
@@ -282,6 +301,9 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxClientsPerIp: integer('client.maxClientsPerIp', c.maxClientsPerIp, D.client.maxClientsPerIp, L.maxClients),
       proxyProtocol: c.proxyProtocol === undefined ? null : new TrustedSources('client.proxyProtocol', c.proxyProtocol),
       proxyHeaderTimeout: integer('client.proxyHeaderTimeout', c.proxyHeaderTimeout, D.client.proxyHeaderTimeout, L.proxyHeaderTimeout),
+      messageRate: integer('client.messageRate', c.messageRate, D.client.messageRate, L.messageRate),
+      messageBurst: integer('client.messageBurst', c.messageBurst, D.client.messageBurst, L.messageBurst),
+      messageDebtLimit: integer('client.messageDebtLimit', c.messageDebtLimit, D.client.messageDebtLimit, L.messageDebtLimit),
       tls: resolveTls('client.tls', c.tls, false),
       webSocket: webSocketOptions(c.webSocket),
     },

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { FrameDecoder, type FrameSink } from '../protocol/decoder.js';
 import type { GatewaySocket } from './gateway-socket.js';
+import { type MessageRate, RateVerdict } from './message-rate.js';
 import type { OutputArena } from './output-arena.js';
 import { OutputBatch } from './output-batch.js';
 import type { Route } from './route.js';
@@ -42,6 +43,8 @@ export interface PeerHost {
   failed(peer: Peer, err: Error): void;
   /** The peer's socket closed. */
   closed(peer: Peer): void;
+  /** The client went past its message rate (`client.messageRate`): pause it ({@link Peer.holdForRate}) or disconnect it. */
+  overRate(peer: Peer, verdict: RateVerdict.Pause | RateVerdict.Disconnect): void;
 }
 
 /** What a sweep finds of a peer: how many sweeps in a row it has been silent (0: heard from). */
@@ -90,6 +93,10 @@ export class Peer implements FrameSink {
   #borrowing = false;
   /** Called by the socket when a write completes; made on first use. */
   #onWritten: ((err?: Error | null) => void) | null = null;
+  /** The client's message rate limit; null when there is none (then a frame costs one comparison for it). */
+  #rate: MessageRate | null = null;
+  /** Called when a pause for the rate is over; made on first use. */
+  #onRatePaid: (() => void) | null = null;
 
   constructor(
     readonly host: PeerHost,
@@ -142,6 +149,7 @@ export class Peer implements FrameSink {
     this.#state = PeerState.Closed;
     this.decoder.stop();
     this.#out?.clear();
+    this.#rate?.stop();
     return was;
   }
 
@@ -222,6 +230,25 @@ export class Peer implements FrameSink {
     return this.#pausedBy > 0;
   }
 
+  /** Holds this client to `rate` from now on. */
+  limitRate(rate: MessageRate): void {
+    this.#rate = rate;
+  }
+
+  /**
+   * Stops reading this client until its message rate debt is paid (one timer), then reads
+   * again unless something else still holds it paused. False when it was paused for its rate already.
+   */
+  holdForRate(): boolean {
+    if (this.#rate === null || !this.#rate.pauseUntilPaid((this.#onRatePaid ??= this.#ratePaid.bind(this)))) return false;
+    if (this.#pausedBy++ === 0) this.socket.pause();
+    return true;
+  }
+
+  #ratePaid(): void {
+    if (--this.#pausedBy === 0 && this.#state !== PeerState.Closed) this.socket.resume();
+  }
+
   /** Pauses `sender` until this (congested) peer drains; false when it was paused for it already. */
   block(sender: Peer): boolean {
     const blocked = (this.#blockedSenders ??= new Set());
@@ -284,6 +311,7 @@ export class Peer implements FrameSink {
 
   /** FrameSink: every decoded frame goes to the host. */
   onFrame(connId: number, buf: Uint8Array, start: number, end: number): boolean {
+    if (this.#rate !== null) this.#rate.count++;
     this.host.frame(this, connId, buf, start, end);
     return this.#state !== PeerState.Closed;
   }
@@ -298,6 +326,10 @@ export class Peer implements FrameSink {
   receive(chunk: Uint8Array, transient: boolean): void {
     this.#heard = true;
     this.host.received(this, chunk, transient);
+    if (this.#rate !== null && this.#rate.count > 0 && this.#state !== PeerState.Closed) {
+      const verdict = this.#rate.settle();
+      if (verdict !== RateVerdict.Within) this.host.overRate(this, verdict);
+    }
   }
 }
 

@@ -57,6 +57,16 @@ export class Rejections {
     );
   }
 
+  /** The client `peer` went past its message rate: paused, or (`disconnected`) past the debt limit. */
+  overRate(peer: Peer, disconnected: boolean): void {
+    if (disconnected) this.counters.rateLimitDisconnects++;
+    else this.counters.rateLimitPauses++;
+    const { remote } = peer;
+    const event = disconnected ? 'rate_limit_disconnect' : 'rate_limited';
+    const msg = disconnected ? 'client disconnected: too far past its message rate' : 'client paused: over its message rate';
+    this.#log('warn', remote, { event, clientId: peer.id, remote }, msg);
+  }
+
   /** The server `peer` answered the challenge with a wrong key (`reply`: its 20 bytes). */
   wrongKey(peer: Peer, claimedId: number, reply: Uint8Array): void {
     this.counters.authFailures++;

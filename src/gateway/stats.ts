@@ -19,6 +19,7 @@ export type DisconnectReason =
   | 'socket_error'
   | 'protocol_error'
   | 'slow_consumer'
+  | 'rate_limit'
   | 'ping_timeout'
   | 'auth_failed'
   | 'auth_timeout'
@@ -73,6 +74,10 @@ export interface GatewayStats {
   authTimeouts: number;
   /** Clients disconnected for not reading (over `client.sendQueue`). */
   slowConsumerDisconnects: number;
+  /** Times a client was paused for going past `client.messageRate`. */
+  rateLimitPauses: number;
+  /** Clients disconnected for going past `client.messageDebtLimit`. */
+  rateLimitDisconnects: number;
   /** Times a server's backlog paused the connections sending to it. */
   backpressurePauses: number;
   /** Pings sent by the gateway. */
@@ -119,6 +124,8 @@ export function emptyStats(): GatewayStats {
     authFailures: 0,
     authTimeouts: 0,
     slowConsumerDisconnects: 0,
+    rateLimitPauses: 0,
+    rateLimitDisconnects: 0,
     backpressurePauses: 0,
     pingsSent: 0,
     silentPeersDropped: 0,
