@@ -41,7 +41,7 @@ test('arena: blocks are reused turn after turn unless pinned or kept', () => {
   arena.pin(arena.buffer);
   const pinned = arena.buffer;
   arena.endTurn(false);
-  const handedOut = new Set<Buffer>();
+  const handedOut = new Set<Uint8Array>();
   for (let i = 0; i < 6; i++) {
     arena.append(src, 0, 16); // a whole block each
     handedOut.add(arena.buffer);

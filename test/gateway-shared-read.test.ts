@@ -82,3 +82,24 @@ test('sockets that are not plain TCP are left to their data events', async () =>
   const notTcp = new EventEmitter() as unknown as Parameters<typeof startReading>[0];
   assert.equal(startReading(notTcp, () => assert.fail('no shared reads')), false);
 });
+
+test('a socket with an idle timeout set still gets its timeout while it reads into the shared buffer', async () => {
+  const { accepted, client, close } = await acceptedPair();
+  try {
+    let got = 0;
+    startReading(accepted, (chunk) => (got += chunk.length));
+    accepted.setTimeout(200);
+    const timedOut = once(accepted, 'timeout');
+    // Reads keep the timer from firing (Node's own read callback refreshes it for such a socket).
+    for (let i = 0; i < 5; i++) {
+      client.write(Buffer.alloc(7));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    assert.equal(got, 35);
+    const before = Date.now();
+    await timedOut;
+    assert.ok(Date.now() - before >= 100, 'the timeout counts from the last read');
+  } finally {
+    await close();
+  }
+});

@@ -47,6 +47,10 @@ const binding: StreamWrapBinding | null = (() => {
   }
 })();
 
+/** Where the handle says whether its last write went on asynchronously (read after every write: kept in constants, not looked up on the binding). */
+const writeState: Int32Array = binding?.streamBaseState ?? new Int32Array(1);
+const kLastWriteWasAsync: number = binding?.kLastWriteWasAsync ?? 0;
+
 /** True when this Node lets {@link writeToHandle} write straight to TCP handles. */
 export const handleWriteSupported = binding !== null;
 
@@ -95,7 +99,7 @@ export function writeToHandle(socket: GatewaySocket, data: Uint8Array, onDone: (
     spare = req;
     return HandleWrite.Unavailable;
   }
-  if (binding.streamBaseState[binding.kLastWriteWasAsync] === 0) {
+  if (writeState[kLastWriteWasAsync] === 0) {
     spare = req;
     return HandleWrite.Done;
   }

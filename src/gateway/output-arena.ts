@@ -13,12 +13,22 @@
 /** How often spare blocks are let go: every this many ms, down to what the busiest turn since needed. */
 const TRIM_INTERVAL_MS = 250;
 
+/**
+ * `bytes` bytes of uninitialised memory as a plain Uint8Array, not a Buffer: views of it
+ * (`subarray`, made for every write) then come from V8's own fast path rather than from
+ * Buffer's, which makes each through a JavaScript constructor.
+ */
+function uninitialised(bytes: number): Uint8Array {
+  const b = Buffer.allocUnsafe(bytes);
+  return new Uint8Array(b.buffer, b.byteOffset, bytes);
+}
+
 export class OutputArena {
-  private block: Buffer;
+  private block: Uint8Array;
   private used = 0;
   /** Blocks filled earlier in this turn. */
-  private readonly full: Buffer[] = [];
-  private readonly free: Buffer[] = [];
+  private readonly full: Uint8Array[] = [];
+  private readonly free: Uint8Array[] = [];
   private readonly pinned = new Set<Uint8Array>();
   /** The most blocks one turn used since the last trim. */
   private mostUsed = 0;
@@ -38,11 +48,11 @@ export class OutputArena {
     readonly blockSize: number,
     private readonly maxFree: number,
   ) {
-    this.block = Buffer.allocUnsafe(blockSize);
+    this.block = uninitialised(blockSize);
   }
 
   /** The block the last {@link append} or {@link reserve} went into. */
-  get buffer(): Buffer {
+  get buffer(): Uint8Array {
     return this.block;
   }
 
@@ -59,13 +69,13 @@ export class OutputArena {
       if (bytes > this.blockSize) {
         // Larger than a block: a buffer of its own, never reused.
         this.full.push(this.block);
-        this.block = Buffer.allocUnsafe(bytes);
+        this.block = uninitialised(bytes);
         this.used = bytes;
         this.pinned.add(this.block);
         return 0;
       }
       this.full.push(this.block);
-      this.block = this.free.pop() ?? Buffer.allocUnsafe(this.blockSize);
+      this.block = this.free.pop() ?? uninitialised(this.blockSize);
       this.used = 0;
     }
     const at = this.used;
@@ -123,7 +133,7 @@ export class OutputArena {
     full.length = 0;
     if (free.length > 0 && this.trimTimer === null) this.scheduleTrim();
     if (keepAll || pinned.has(this.block) || this.block.length !== this.blockSize) {
-      this.block = free.pop() ?? Buffer.allocUnsafe(this.blockSize);
+      this.block = free.pop() ?? uninitialised(this.blockSize);
     }
     this.used = 0;
     pinned.clear();

@@ -32,9 +32,10 @@ export class OutputBatch {
   private detached = 0;
   private messages = 0;
   private bytes = 0;
-  /** Message counts of the writes not yet completed, oldest first from `head`. */
+  /** Message counts of the writes not yet completed: `inFlight[head..tail)`, oldest first (the array is never shrunk: no length change per write). */
   private inFlight: number[] = [];
   private head = 0;
+  private tail = 0;
   /** The socket written to and its write-completion callback (set at the first write). */
   private socket: GatewaySocket | null = null;
   private onWritten: ((err?: Error | null) => void) | null = null;
@@ -78,7 +79,7 @@ export class OutputBatch {
     const { bufs, starts, ends, bytes } = this;
     this.pushInFlight(this.messages);
     // A write of an earlier turn still in progress (through the stream, or straight to the handle).
-    const busy = socket.writableLength !== 0 || this.inFlight.length - this.head > 1;
+    const busy = socket.writableLength !== 0 || this.tail - this.head > 1;
     if (busy || (bytes > arena.blockSize && bytes < n * MIN_VIEW_RUN)) {
       this.send(socket, this.copyInto(Buffer.allocUnsafe(bytes), 0), null, arena, onWritten);
     } else if (n === 1) {
@@ -131,7 +132,7 @@ export class OutputBatch {
   }
 
   /** Copies the queued ranges one after another into `out` from `at`; returns the view of them. */
-  private copyInto(out: Buffer, at: number): Buffer {
+  private copyInto(out: Uint8Array, at: number): Uint8Array {
     const { bufs, starts, ends } = this;
     let off = at;
     for (let i = 0; i < this.count; i++) {
@@ -188,19 +189,18 @@ export class OutputBatch {
 
   /** The oldest write in progress completed: returns how many messages it carried. */
   completeWrite(): number {
-    const messages = this.inFlight[this.head++] ?? 0;
-    if (this.head === this.inFlight.length) {
-      this.inFlight.length = 0;
-      this.head = 0;
-    }
+    if (this.head === this.tail) return 0;
+    const messages = this.inFlight[this.head++]!;
+    if (this.head === this.tail) this.head = this.tail = 0;
     return messages;
   }
 
   private pushInFlight(messages: number): void {
-    if (this.head > 64 && this.head * 2 > this.inFlight.length) {
-      this.inFlight.splice(0, this.head);
+    if (this.head > 64 && this.head * 2 > this.tail) {
+      this.inFlight.copyWithin(0, this.head, this.tail);
+      this.tail -= this.head;
       this.head = 0;
     }
-    this.inFlight.push(messages);
+    this.inFlight[this.tail++] = messages;
   }
 }

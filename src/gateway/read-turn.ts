@@ -14,7 +14,9 @@ export class ReadTurn {
   /** The chunk being decoded when it is the reused read buffer, else null. */
   #chunk: Uint8Array | null = null;
   /** Peers that queued views of {@link #chunk}; they copy them out at {@link end}. */
-  readonly #borrowers: Peer[] = [];
+  readonly #borrowers: (Peer | null)[] = [];
+  /** How many of {@link #borrowers} are this read's (the array keeps its length: no resize per read). */
+  #borrowed = 0;
 
   constructor(private readonly arena: OutputArena) {}
 
@@ -25,7 +27,7 @@ export class ReadTurn {
 
   /** `to` queued a frame that lies in `buf`; a view of the chunk being read makes it a borrower. */
   noteQueued(to: Peer, buf: Uint8Array): void {
-    if (buf === this.#chunk && to.borrow()) this.#borrowers.push(to);
+    if (buf === this.#chunk && to.borrow()) this.#borrowers[this.#borrowed++] = to;
   }
 
   /** The read is decoded: every borrower copies its views of the chunk out, so the buffer may be reused. */
@@ -34,7 +36,11 @@ export class ReadTurn {
     this.#chunk = null;
     if (chunk === null) return;
     const borrowers = this.#borrowers;
-    for (let i = 0; i < borrowers.length; i++) borrowers[i]!.detach(chunk, this.arena);
-    borrowers.length = 0;
+    const n = this.#borrowed;
+    this.#borrowed = 0;
+    for (let i = 0; i < n; i++) {
+      borrowers[i]!.detach(chunk, this.arena);
+      borrowers[i] = null;
+    }
   }
 }

@@ -13,20 +13,34 @@ const ARENA_MAX_FREE_BLOCKS = 64;
 export class WriteTurn {
   /** Where frames are copied when their read buffer is reused, and batches are merged (one turn at a time). */
   readonly arena = new OutputArena(ARENA_BLOCK_SIZE, ARENA_MAX_FREE_BLOCKS);
-  #dirty: Peer[] = [];
+  /**
+   * The peers to flush at the end of this turn, `#dirty[0..#count)`, and a second list that
+   * takes their place while they are flushed (peers queued meanwhile wait for the next
+   * flush). The two are swapped, never reallocated or resized: no allocation per turn.
+   */
+  #dirty: (Peer | null)[] = [];
+  #count = 0;
+  #flushing: (Peer | null)[] = [];
   #immediate: ReturnType<typeof setImmediate> | null = null;
   readonly #flushAll = (): void => {
     this.#immediate = null;
     const peers = this.#dirty;
-    this.#dirty = [];
-    for (let i = 0; i < peers.length; i++) peers[i]!.flush(this.arena);
+    const n = this.#count;
+    this.#dirty = this.#flushing;
+    this.#flushing = peers;
+    this.#count = 0;
+    for (let i = 0; i < n; i++) {
+      const peer = peers[i]!;
+      peers[i] = null;
+      peer.flush(this.arena);
+    }
     // Frames queued while flushing wait for the next flush: their arena bytes must stay.
-    this.arena.endTurn(this.#dirty.length > 0);
+    this.arena.endTurn(this.#count > 0);
   };
 
   /** `peer` queued its first frame of this turn: it is flushed at the end of the turn. */
   schedule(peer: Peer): void {
-    this.#dirty.push(peer);
+    this.#dirty[this.#count++] = peer;
     if (this.#immediate === null) this.#immediate = setImmediate(this.#flushAll);
   }
 
@@ -34,7 +48,8 @@ export class WriteTurn {
   dispose(): void {
     if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#immediate = null;
-    this.#dirty = [];
+    this.#dirty.fill(null, 0, this.#count);
+    this.#count = 0;
     this.arena.dispose();
   }
 }
