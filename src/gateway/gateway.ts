@@ -1,25 +1,24 @@
 import type { Socket } from 'node:net';
 import { InvalidOptionError, ListenError, ProtocolError } from '../errors.js';
 import { rejectUnknownKeys } from '../known-keys.js';
-import { CommandType, parseCommand, type Command, encodePing } from '../protocol/command.js';
+import { encodePing } from '../protocol/command.js';
 import { BusyPoller } from './busy-poller.js';
 import { FlowControl } from './flow-control.js';
 import type { GatewaySocket } from './gateway-socket.js';
 import { IdAllocator } from './id-allocator.js';
-import { CommandSlab } from './command-slab.js';
 import { LivenessSweep } from './liveness-sweep.js';
 import { MessageRate, RateVerdict } from './message-rate.js';
 import { type BoundAddresses, type ListenAddresses, Listeners, type TlsUpdate } from './listeners.js';
 import { type AuthKeysUpdate, type GatewayOptions, resolveAuthKeys, type ResolvedGatewayOptions, resolveGatewayOptions } from './options.js';
 import { Peer, type PeerHost, PeerKind, PeerState } from './peer.js';
 import { ReadTurn } from './read-turn.js';
-import { Route } from './route.js';
+import { RouteTable } from './route-table.js';
 import { ServerHandshakes } from './server-handshake.js';
 import { Rejections } from './rejections.js';
 import { ServerRegistry } from './server-registry.js';
 import { Signal } from './signal.js';
 import { WriteTurn } from './write-turn.js';
-import { type DisconnectReason, emptyStats, type GatewayStats, type RefuseReason, snapshotStats } from './stats.js';
+import { type DisconnectReason, emptyStats, type GatewayStats, snapshotStats } from './stats.js';
 
 export type { BoundAddress, BoundAddresses, ListenAddresses, TlsUpdate } from './listeners.js';
 
@@ -35,10 +34,10 @@ const PING = encodePing();
  * It never buffers without bound: a client that does not read is disconnected past
  * `client.sendQueue`; a server over `server.sendQueue` pauses the clients sending to it.
  *
- * This file holds the tables (clients, servers, virtual connections, pending IDs), the
- * dispatch of frames and commands, the teardown and the liveness sweep; the listeners,
- * the server handshake, flow control and the read-buffer turn have files of their own
- * (see docs/architecture.md).
+ * This file holds the tables of peers (clients, servers), the forwarding of data frames,
+ * the teardown and the liveness sweep; the virtual connections and the commands that
+ * change them (route-table.ts), the listeners, the server handshake, flow control and the
+ * read-buffer turn have files of their own (see docs/architecture.md).
  *
  * @example
  * const gateway = new Gateway({ server: { authKey: 'secret' } });
@@ -59,21 +58,16 @@ export class Gateway {
   private readonly servers = new ServerRegistry();
   /** Server connections still in their handshake. */
   private readonly handshakes: ServerHandshakes;
-  private readonly routes = new Map<number, Route<Peer>>();
-  /** Pending ConnID → the peer it is reserved for. */
-  private readonly pendingOwners = new Map<number, Peer>();
+  /** Virtual connections, live and pending, and the commands that change them. */
+  private readonly table: RouteTable;
   private readonly clientIds = new IdAllocator((id) => this.clients.has(id));
-  private readonly connIds = new IdAllocator((id) => this.routes.has(id) || this.pendingOwners.has(id));
   private readonly listeners: Listeners;
   /** The liveness sweeps running, by kind of peer. */
   private readonly sweeps = new Map<PeerKind, LivenessSweep>();
   /** Sockets taken over and not yet closed; {@link close} waits for them. */
   private openSockets = 0;
   private readonly socketsGone = new Signal();
-  private readonly command: Command = { type: 0, connId: 0, remoteId: 0 };
   private readonly rejections: Rejections;
-  /** Where the gateway's own commands are written. */
-  private readonly commands = new CommandSlab();
 
   /** The writes of this turn: who is flushed at its end, and the arena. */
   private readonly writes = new WriteTurn();
@@ -85,9 +79,6 @@ export class Gateway {
   /** Polls on after reads (`busyPollMicros`); null when off. */
   private busyPoller: BusyPoller | null;
   private closing: Promise<void> | null = null;
-  private drainStarted = false;
-  /** Fired when no virtual connection is left (what a drain waits for). */
-  private readonly noRoutes = new Signal();
 
   constructor(options: GatewayOptions) {
     this.resolved = resolveGatewayOptions(options);
@@ -108,6 +99,15 @@ export class Gateway {
       closed: (peer) => this.socketClosed(peer),
       overRate: (peer, verdict) => this.overRate(peer, verdict),
     };
+    this.table = new RouteTable(
+      {
+        sendRange: (to, buf, start, end, from) => this.sendRange(to, buf, start, end, from),
+        remote: (from, remoteId) => (from.isClient ? this.servers.route(remoteId) : this.clients.get(remoteId)),
+        protocolError: (from, err) => this.protocolError(from, err),
+      },
+      { clientMaxPending: client.maxPending, serverMaxPending: server.maxPending, clientMaxConn: client.maxConn },
+      this.counters,
+    );
     this.listeners = new Listeners(
       this.options,
       { clientSocket: (socket) => this.acceptClient(socket), serverSocket: (socket) => this.acceptServer(socket) },
@@ -117,7 +117,7 @@ export class Gateway {
 
   /** True once {@link drain} has begun: new virtual connections are refused. */
   get draining(): boolean {
-    return this.drainStarted;
+    return this.table.draining;
   }
 
   /** True while the gateway has at least one listener open and is neither draining nor closed. */
@@ -130,8 +130,8 @@ export class Gateway {
     return snapshotStats(this.counters, {
       clients: this.clients.size,
       servers: this.servers.size,
-      liveConnections: this.routes.size,
-      pendingConnections: this.pendingOwners.size,
+      liveConnections: this.table.live,
+      pendingConnections: this.table.pending,
     });
   }
 
@@ -183,15 +183,15 @@ export class Gateway {
       await this.closing;
       return 0;
     }
-    this.drainStarted = true;
-    this.options.logger.info({ event: 'drain_started', liveConnections: this.routes.size, timeoutMs }, 'draining');
+    this.table.draining = true;
+    this.options.logger.info({ event: 'drain_started', liveConnections: this.table.live, timeoutMs }, 'draining');
     const listenersClosed = this.listeners.stopAccepting();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    if (this.routes.size > 0) {
-      await Promise.race([this.noRoutes.wait(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    if (this.table.live > 0) {
+      await Promise.race([this.table.empty.wait(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timer);
     }
-    const left = this.routes.size;
+    const left = this.table.live;
     await this.close();
     await Promise.all(listenersClosed);
     return left;
@@ -216,7 +216,7 @@ export class Gateway {
       this.writes.dispose();
       this.listeners.clear();
       this.sweeps.clear();
-      this.noRoutes.fire();
+      this.table.empty.fire();
     })();
     return this.closing;
   }
@@ -307,13 +307,12 @@ export class Gateway {
   /** One decoded frame from `from`: a command, or data for the other end of its virtual connection. */
   private route(from: Peer, connId: number, buf: Uint8Array, start: number, end: number): void {
     if (connId === 0) {
-      this.handleCommand(from, buf, start, end);
+      this.table.handle(from, buf, start, end);
       return;
     }
-    const route = this.routes.get(connId);
+    const route = this.table.routes.get(connId);
     if (route === undefined) {
-      this.counters.staleFrames++;
-      this.sendCommand(from, CommandType.Close, connId, 0, from);
+      this.table.stale(from, connId);
       return;
     }
     let to: Peer;
@@ -339,99 +338,6 @@ export class Gateway {
     if (!to.enqueue(buf, start, end)) return;
     this.reads.noteQueued(to, buf);
     this.flow.queued(to, from);
-  }
-
-  /** Sends one of the gateway's own commands (see CommandSlab) to `to`, because of what `from` sent. */
-  private sendCommand(to: Peer, type: CommandType, connId: number, remoteId: number, from: Peer): void {
-    const start = this.commands.put(type, connId, remoteId);
-    this.sendRange(to, this.commands.buffer, start, this.commands.end, from);
-  }
-
-  private handleCommand(from: Peer, buf: Uint8Array, start: number, end: number): void {
-    let cmd: Command;
-    try {
-      cmd = parseCommand(buf, start, end, 'gateway', this.command);
-    } catch (err) {
-      this.protocolError(from, err as ProtocolError);
-      return;
-    }
-    if (cmd.type === CommandType.New) this.open(from);
-    else if (cmd.type === CommandType.Dial) this.dial(from, cmd.connId, cmd.remoteId);
-    else if (cmd.type === CommandType.Close) this.closeCommand(from, cmd.connId);
-    // Ping: activity only; never answered (that would loop).
-  }
-
-  private open(from: Peer): void {
-    const max = from.isClient ? this.options.client.maxPending : this.options.server.maxPending;
-    if (from.pendingCount >= max || this.drainStarted) {
-      this.counters.opensRefused++;
-      this.sendCommand(from, CommandType.Open, 0, 0, from);
-      return;
-    }
-    const connId = this.connIds.allocate();
-    this.pendingOwners.set(connId, from);
-    from.addPending(connId);
-    this.sendCommand(from, CommandType.Open, connId, 0, from);
-  }
-
-  private dial(from: Peer, connId: number, remoteId: number): void {
-    if (this.pendingOwners.get(connId) !== from) {
-      this.refuse(from, connId, 'not_pending');
-      return;
-    }
-    this.pendingOwners.delete(connId);
-    from.removePending(connId);
-    if (this.drainStarted) {
-      this.refuse(from, connId, 'draining');
-      return;
-    }
-    const remote = from.isClient ? this.servers.route(remoteId) : this.clients.get(remoteId);
-    if (remote === undefined || remote.state !== PeerState.Open) {
-      this.refuse(from, connId, 'unknown_remote');
-      return;
-    }
-    const client = from.isClient ? from : remote;
-    const server = from.isClient ? remote : from;
-    if (client.liveCount >= this.options.client.maxConn) {
-      this.refuse(from, connId, 'client_limit');
-      return;
-    }
-    const route = new Route(connId, client, server);
-    this.routes.set(connId, route);
-    client.addRoute(route);
-    server.addRoute(route);
-    this.counters.dialsAccepted++;
-    this.sendCommand(from, CommandType.Accept, connId, remote.id, from);
-    this.sendCommand(remote, CommandType.Accept, connId, from.id, from);
-  }
-
-  private refuse(from: Peer, connId: number, reason: RefuseReason): void {
-    this.counters.dialsRefused[reason]++;
-    this.sendCommand(from, CommandType.Refuse, connId, 0, from);
-  }
-
-  private closeCommand(from: Peer, connId: number): void {
-    const route = this.routes.get(connId);
-    if (route !== undefined) {
-      const other = route.otherEnd(from);
-      if (other === null) return; // not an end: changes nothing
-      this.forgetRoute(route);
-      other.removeRoute(route);
-      from.removeRoute(route);
-      this.sendCommand(from, CommandType.Close, connId, 0, from);
-      this.sendCommand(other, CommandType.Close, connId, 0, from);
-      return;
-    }
-    if (this.pendingOwners.get(connId) === from) {
-      this.pendingOwners.delete(connId);
-      from.removePending(connId);
-    }
-  }
-
-  /** Takes `route` out of the table (its ends forget it themselves). */
-  private forgetRoute(route: Route<Peer>): void {
-    this.routes.delete(route.connId);
-    if (this.routes.size === 0) this.noRoutes.fire();
   }
 
   // ---- Faults and teardown ----
@@ -476,18 +382,7 @@ export class Gateway {
     if (peer.isClient) this.clients.delete(peer.id);
     else if (wasOpen) this.servers.remove(peer);
     else this.handshakes.drop(peer);
-    const pending = peer.takePending();
-    if (pending !== null) for (const connId of pending) this.pendingOwners.delete(connId);
-    const routes = peer.takeRoutes();
-    if (routes !== null) {
-      for (const route of routes) {
-        this.forgetRoute(route);
-        const other = route.otherEnd(peer)!;
-        other.removeRoute(route);
-        const start = this.commands.put(CommandType.Close, route.connId, 0);
-        other.enqueue(this.commands.buffer, start, this.commands.end);
-      }
-    }
+    this.table.release(peer);
     this.flow.release(peer);
     if (peer.socket.closeFor !== undefined) peer.socket.closeFor(reason);
     else peer.socket.destroy();
