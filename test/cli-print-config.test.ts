@@ -1,5 +1,5 @@
 /**
- * `--print-config` output fed back with `--config` (issue 14, item 6): its `"<redacted>"`
+ * `--print-config` output fed back with `--config`: its `"<redacted>"`
  * placeholders must not become real server keys. The real command, in child processes:
  * printed, written to a file, read again: refused with exit 2 and a line that says why;
  * the same for a keys file line and a flag; with the real keys put back, it is accepted.

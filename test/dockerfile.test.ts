@@ -1,5 +1,5 @@
 /**
- * The Dockerfile (issue 14, item 7), without a container runtime: every path it copies from
+ * The Dockerfile, without a container runtime: every path it copies from
  * the build context exists and is not excluded by .dockerignore, and its stages run as a
  * plain script, each in a directory of its own standing for the stage's filesystem (COPY
  * copies, RUN runs in the WORKDIR with the ENV so far; npm installs from its cache, offline).

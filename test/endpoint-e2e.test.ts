@@ -1,7 +1,7 @@
 /**
- * The endpoint library end to end through the real Gateway on loopback (issue 3, tests 1,
- * 2, 3 and 7): byte-exact ordered delivery both ways, concurrent echo with tables empty
- * afterwards, message size limits, and many dials in flight.
+ * The endpoint library end to end through the real Gateway on loopback: byte-exact ordered
+ * delivery both ways, concurrent echo with tables empty afterwards, message size limits, and
+ * many dials in flight.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

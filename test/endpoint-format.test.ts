@@ -1,5 +1,5 @@
 /**
- * Message formats (issue 3, test 6): `json` and a custom format round-trip through the
+ * Message formats: `json` and a custom format round-trip through the
  * gateway; a message that does not decode rejects that one receive with a `FormatError`
  * carrying its bytes, and the connection goes on. Plus the formats on their own.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 3, test 8: a scripted hostile gateway (raw socket) sends garbage, unknown
+ * The endpoint against a scripted hostile gateway (a raw socket) that sends garbage, unknown
  * commands, oversize frames and commands that make no sense; the endpoint closes with a
  * typed `ProtocolError`, settles everything pending, and the process keeps running.
  * Also the server handshake against a gateway that misbehaves during it.

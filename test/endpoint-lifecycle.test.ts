@@ -1,7 +1,6 @@
 /**
- * Refusals, the server handshake, and closing, end to end through the real Gateway
- * (issue 3, tests 4 and 5): every refusal is a `DialRefusedError`; a wrong key is an
- * `AuthError` from `dialServer`; a remote close, the gateway stopping and `endpoint.close()`
+ * Refusals, the server handshake, and closing, end to end through the real Gateway: every
+ * refusal is a `DialRefusedError`; a wrong key is an `AuthError` from `dialServer`; a remote close, the gateway stopping and `endpoint.close()`
  * each settle every pending receive, dial and accept, with no unhandled rejection.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Swapped ports (issue 14, item 4): a client that dials the gateway's server port, and a
+ * Swapped ports: a client that dials the gateway's server port, and a
  * server that dials its client port, are told so in plain words rather than with a frame
  * Length riddle or a bare handshake timeout.
  */

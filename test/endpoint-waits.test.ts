@@ -1,5 +1,5 @@
 /**
- * Waits that can be given up on (issue 14, item 2): `receive`, `accept` and `drained` take
+ * Waits that can be given up on: `receive`, `accept` and `drained` take
  * `{ signal, timeout }`, and a wait given up takes nothing, so what arrives afterwards goes
  * to the next wait; `dialClient`/`dialServer` take a `signal` for their connect step; and
  * option objects with a key they do not know are rejected with a message naming it.

@@ -1,5 +1,5 @@
 /**
- * Error codes as types (issue 14, item 5): each class's `code` is its literal union, so
+ * Error codes as types: each class's `code` is its literal union, so
  * `switch (err.code)` narrows and a misspelt case does not compile (`npm run typecheck`
  * checks this file's types; the runtime part checks the codes the classes really carry, and
  * that docs/api.md lists every one). Also the two messages a new user meets first: a string

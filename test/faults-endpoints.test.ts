@@ -1,5 +1,5 @@
 /**
- * Issue 4, faults, seen through the endpoint library: a game server or client killed
+ * Faults, seen through the endpoint library: a game server or client killed
  * (SIGKILL, in a child process) mid-stream, a server restarting under the same ID while
  * clients keep dialing it, and the gateway stopping — gracefully, or killed — under
  * traffic. Nobody hangs: every promise an application holds settles, with a typed error

@@ -1,5 +1,5 @@
 /**
- * Issue 4, attacks: each one is contained (the attacker alone is refused or dropped),
+ * Attacks on the gateway: each one is contained (the attacker alone is refused or dropped),
  * leaves a bystander pair exchanging data undisturbed, and costs the gateway bounded
  * memory — measured in the gateway's own process, after a full GC, before, during and
  * after the attack (the figures are printed at the end).

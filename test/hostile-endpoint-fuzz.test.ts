@@ -1,5 +1,5 @@
 /**
- * Issue 4, fuzzing the endpoint library from a hostile gateway: random sequences of
+ * Fuzzing the endpoint library from a hostile gateway: random sequences of
  * gateway frames (sensible, senseless and malformed), cut at random points, against a
  * client endpoint with dials in flight. A reference model says what must happen: the
  * endpoint closes with a typed ProtocolError of the right code exactly when the gateway

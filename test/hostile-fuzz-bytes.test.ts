@@ -1,5 +1,5 @@
 /**
- * Issue 4, fuzzing (byte streams): random bytes on both listeners — uniform garbage, and
+ * Fuzzing the gateway with byte streams: random bytes on both listeners — uniform garbage, and
  * "plausible" streams of random Lengths, ConnIDs, command types and arguments whose
  * Lengths may not match their bodies — cut at random points; and random handshake bytes
  * on the server listener. The reference model decodes the same bytes and says what the

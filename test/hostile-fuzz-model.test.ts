@@ -1,5 +1,5 @@
 /**
- * Issue 4, fuzzing (model-based): random sequences of frames — valid commands and data with
+ * Fuzzing the gateway against a model: random sequences of frames — valid commands and data with
  * IDs picked to hit every rule, plus protocol violations of every kind — sent by several
  * clients and servers at once, cut at random points. After every write each peer's frames
  * are compared with what a reference model of docs/protocol.md says the gateway must send, and

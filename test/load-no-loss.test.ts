@@ -1,5 +1,5 @@
 /**
- * Issue 4, no loss and no mix-up under load (short version; `npm run test:stress` runs the
+ * No loss and no mix-up under load (short version; `npm run test:stress` runs the
  * long one): clients × virtual connections send numbered, checksummed messages through a
  * gateway process for a few seconds, mixed with dials and closes from both sides; every
  * message arrives exactly once, in order, on its own virtual connection; then every table

@@ -1,5 +1,5 @@
 /**
- * `npm start` under a signal (issue 14, item 9): `kill -TERM` of the `npm start` process
+ * `npm start` under a signal: `kill -TERM` of the `npm start` process
  * reaches the gateway, which drains and exits, and npm exits with the gateway's code; if
  * npm dies without passing anything on (SIGKILL), scripts/start.mjs stops the gateway
  * rather than leave it holding its ports. Real processes: npm, the script, the gateway.

@@ -1,5 +1,5 @@
 /**
- * The published package (issue 14, item 1), as a user gets it: a clean checkout (the files
+ * The published package, as a user gets it: a clean checkout (the files
  * git knows, no dist/) is packed with `npm pack`, whose `prepack` must build it; the tarball
  * must hold the library, the CLI, the browser builds, the types and the LICENSE, and every
  * source map must carry the sources it points at. Then a separate project installs the

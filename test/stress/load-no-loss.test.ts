@@ -1,5 +1,5 @@
 /**
- * Issue 4, no loss and no mix-up under load — the long run. FASTWAY_STRESS_SECONDS sets
+ * No loss and no mix-up under load — the long run. FASTWAY_STRESS_SECONDS sets
  * the duration (default 60); FASTWAY_STRESS_CLIENTS the number of clients (default 200).
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * Issue 4, soak: thousands of concurrent clients on one gateway process for a bounded time.
+ * Soak: thousands of concurrent clients on one gateway process for a bounded time.
  *
  * - FASTWAY_SOAK_CLIENTS (default 5000) endpoint clients, each with a virtual connection to
  *   one of 8 echoing servers. Half send a numbered message every second and check the echo;

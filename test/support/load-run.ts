@@ -1,5 +1,5 @@
 /**
- * The no-loss, no-mix-up load run (issue 4, part 4), shared by the short version in
+ * The no-loss, no-mix-up load run, shared by the short version in
  * `npm test` and the long one in `test:stress`.
  *
  * A gateway runs in a child process. Servers (endpoints in this process) echo every
