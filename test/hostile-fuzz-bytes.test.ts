@@ -16,7 +16,13 @@ import { GatewayHarness, KEY } from './support/gateway-harness.js';
 import { RawPeer, waitUntil } from './support/raw-peer.js';
 
 const MAX_PACKET_SIZE = 256;
-const AUTH_TIMEOUT_MS = 200;
+/**
+ * The fuzzed gateway's server handshake timeout: long, so that no handshake of a run times
+ * out however loaded the machine is (the stalled-handshake test has a gateway of its own).
+ */
+const AUTH_TIMEOUT_MS = 10_000;
+/** The stalled-handshake test's gateway: short enough to wait for, long next to a test's own steps. */
+const STALL_AUTH_TIMEOUT_MS = 1000;
 const LIMITS = { maxPacketSize: MAX_PACKET_SIZE, clientMaxPending: 4, clientMaxConn: 3, serverMaxPending: 4 };
 const BYSTANDER_SERVER_ID = 0xb0057;
 const RUNS = Number(process.env.FASTWAY_FUZZ_RUNS ?? 150);
@@ -134,35 +140,46 @@ describe('random handshake bytes on the server listener', () => {
   });
 
   test('fewer than 20 bytes, then the server leaves or stalls: nothing counted, or an auth timeout', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: HANDSHAKE_REPLY_SIZE - 1 }), splitsArb, fc.boolean(), async (bytes, splits, stall) => {
-        const before = h.stats;
-        const peer = await RawPeer.connect(h.serverPort, { framing: false });
-        try {
-          await peer.readChallenge();
-          for (const piece of splitAt(bytes, splits)) peer.write(piece);
-          if (stall) {
-            await peer.expectClosed('the gateway to drop a stalled handshake at authTimeout');
-            await waitUntil(() => h.stats.authTimeouts === before.authTimeouts + 1, 'the auth timeout to be counted');
-          } else {
+    const g = await GatewayHarness.start({ server: { authTimeout: STALL_AUTH_TIMEOUT_MS } });
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: HANDSHAKE_REPLY_SIZE - 1 }), splitsArb, fc.boolean(), async (bytes, splits, stall) => {
+          const before = g.stats;
+          const connectedAt = performance.now();
+          const peer = await RawPeer.connect(g.serverPort, { framing: false });
+          try {
+            await peer.readChallenge();
+            for (const piece of splitAt(bytes, splits)) peer.write(piece);
+            if (stall) {
+              await peer.expectClosed('the gateway to drop a stalled handshake at authTimeout');
+              await waitUntil(() => g.stats.authTimeouts === before.authTimeouts + 1, 'the auth timeout to be counted');
+            } else {
+              await peer.end();
+              // A machine so loaded that this end came late may have seen the gateway time it out first, rightly.
+              const mayHaveTimedOut = performance.now() - connectedAt >= STALL_AUTH_TIMEOUT_MS / 2;
+              // A handshake that starts later and stalls times out later: if the abandoned one
+              // were still timed, it would be counted too.
+              const later = await RawPeer.connect(g.serverPort, { framing: false });
+              await later.readChallenge();
+              await later.expectClosed('the gateway to drop a stalled handshake at authTimeout');
+              await waitUntil(() => g.stats.authTimeouts >= before.authTimeouts + 1, 'the auth timeout to be counted');
+              const counted = g.stats.authTimeouts - before.authTimeouts;
+              if (mayHaveTimedOut) assert.ok(counted === 1 || counted === 2, `${counted} auth timeouts counted for two handshakes`);
+              else assert.equal(counted, 1, 'a handshake the server abandoned was timed out too');
+            }
+            assert.equal(g.stats.authFailures, before.authFailures);
+            assert.equal(g.stats.servers, before.servers);
+          } finally {
             await peer.end();
-            // A handshake that starts later and stalls times out later: if the abandoned one
-            // were still timed, it would be counted first.
-            const later = await RawPeer.connect(h.serverPort, { framing: false });
-            await later.readChallenge();
-            await later.expectClosed('the gateway to drop a stalled handshake at authTimeout');
-            await waitUntil(() => h.stats.authTimeouts >= before.authTimeouts + 1, 'the auth timeout to be counted');
-            assert.equal(h.stats.authTimeouts, before.authTimeouts + 1, 'a handshake the server abandoned was timed out too');
           }
-          assert.equal(h.stats.authFailures, before.authFailures);
-          assert.equal(h.stats.servers, before.servers);
-        } finally {
-          await peer.end();
-        }
-        bystander.assertHealthy();
-      }),
-      { ...FC, numRuns: 10 },
-    );
+        }),
+        { ...FC, numRuns: 8 },
+      );
+      await waitUntil(() => g.stats.servers === 0 && g.stats.clients === 0, 'the stalled-handshake gateway to hold nobody');
+    } finally {
+      // Its own check of open handles would see the fuzzed gateway's: that one runs at the end of the file.
+      await g.finish(false);
+    }
   });
 
   test('a valid reply for a random server ID, cut anywhere and followed by a New in the same bytes: registered, answered', async () => {

@@ -3,9 +3,11 @@
  * (JSON), with a WebSocket listener too when FASTWAY_TEST_WEBSOCKET is set. Answers `stats`,
  * `memory` (after a full GC; the child runs with --expose-gc), `fds` (its open file
  * descriptors, where /proc tells), `errors` (what the gateway logged at error level), `logged`
- * (the first 50 info and warn entries of one event) and `close`.
+ * (the first 50 info and warn entries of one event), `lag` (the longest its event loop was
+ * late since the last `lag`, in ms) and `close`.
  */
 import { readdirSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Gateway, type GatewayLogger, type GatewayOptions } from '../../src/index.js';
 import { serveParent } from './child.js';
 
@@ -39,7 +41,16 @@ function memory(): NodeJS.MemoryUsage {
   return process.memoryUsage();
 }
 
+/** How late the event loop runs (a loaded machine makes every timer of the gateway late by this much). */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
 const send = serveParent({
+  lag: () => {
+    const maxMs = loopDelay.max / 1e6;
+    loopDelay.reset();
+    return { lag: maxMs };
+  },
   stats: () => ({ stats: gateway.stats }),
   memory: () => ({ memory: memory() }),
   fds: () => ({ fds: readdirSync('/proc/self/fd').length }),

@@ -78,6 +78,11 @@ export class ChildGateway {
     return (await this.child.request('logged', { event })).entries as Record<string, unknown>[];
   }
 
+  /** The longest the gateway's event loop was late since the last call, in ms (how much a loaded machine delays its timers). */
+  async lag(): Promise<number> {
+    return (await this.child.request('lag')).lag as number;
+  }
+
   /** What the gateway logged at error level (internal errors). */
   async errors(): Promise<string[]> {
     return (await this.child.request('errors')).errors as string[];
