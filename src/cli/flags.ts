@@ -300,7 +300,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   defineFlag({
     name: 'client-send-buffer',
-    description: 'Bytes buffered for one game client; a client that falls further behind is disconnected (with --client-send-queue, whichever comes first). Keep it above --max-packet-size.',
+    description: 'Bytes buffered for one game client; a client that falls further behind is disconnected (with --client-send-queue, whichever comes first). At least --max-packet-size + 4; unset, it is raised to that.',
     value: byteSize(L.sendBuffer),
     default: D.client.sendBuffer,
     set: (c, v) => (c.client.sendBuffer = v),

@@ -15,6 +15,7 @@ import { ResumableConnection } from '../endpoint/session/resumable-connection.js
 import { SessionHost, type SessionHostStats } from '../endpoint/session/session-host.js';
 import { EndpointClosedError, InvalidOptionError } from '../errors.js';
 import { type GatewayLogger, silentLogger } from '../gateway/logger.js';
+import { checkAtLeast } from '../values/relation.js';
 import { checkClusterName } from './cluster-keys.js';
 import { ClusterUnreachableError, GatewayUnavailableError, RegistryError, UserOfflineError } from './errors.js';
 import { GatewayDirectory } from './gateway-directory.js';
@@ -511,7 +512,14 @@ export async function joinCluster<T = Uint8Array>(options: JoinClusterOptions<T>
   const settings = {
     syncInterval: positive('syncInterval', syncInterval, D.syncInterval, 10),
     userTtl: positive('userTtl', userTtl, D.userTtl, 30),
-    reconnect: { initialDelay, maxDelay: positive('reconnect.maxDelay', reconnect?.maxDelay, Math.max(D.reconnectMaxDelay, initialDelay), initialDelay) },
+    reconnect: {
+      initialDelay,
+      maxDelay:
+        reconnect?.maxDelay === undefined
+          ? Math.max(D.reconnectMaxDelay, initialDelay)
+          : checkAtLeast('reconnect.maxDelay', positive('reconnect.maxDelay', reconnect.maxDelay, D.reconnectMaxDelay), 'reconnect.initialDelay', initialDelay,
+              'the longest delay cannot be shorter than the first'),
+    },
   };
   const timeout = positive('joinTimeout', joinTimeout, D.joinTimeout);
   const logger = givenLogger ?? silentLogger;

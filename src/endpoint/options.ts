@@ -3,6 +3,7 @@ import { MIN_MAX_PACKET_SIZE } from '../protocol/command.js';
 import { rejectUnknownKeys } from '../known-keys.js';
 import { DEFAULT_MAX_PACKET_SIZE, HEADER_SIZE, MAX_U32, maxMessageSize } from '../protocol/frame.js';
 import { integerOption } from '../values/integer.js';
+import { checkAtLeast } from '../values/relation.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type Format, isFormat, raw } from './format.js';
 import { describeValue } from '../values/describe-value.js';
@@ -137,7 +138,10 @@ export function resolveEndpointOptions<T>(options: EndpointOptions<T> | undefine
   if (!isFormat(format)) throw new InvalidOptionError('format', notAFormat(format));
   const maxPacketSize = integer('maxPacketSize', o.maxPacketSize, D.maxPacketSize, MIN_MAX_PACKET_SIZE, MAX_U32);
   const minSendQueue = HEADER_SIZE + maxMessageSize(maxPacketSize);
-  const sendQueue = integer('sendQueue', o.sendQueue, Math.max(D.sendQueue, minSendQueue), minSendQueue, Number.MAX_SAFE_INTEGER);
+  const sendQueue =
+    o.sendQueue === undefined
+      ? Math.max(D.sendQueue, minSendQueue)
+      : checkAtLeast('sendQueue', integer('sendQueue', o.sendQueue, D.sendQueue, 1, Number.MAX_SAFE_INTEGER), 'maxPacketSize + 4', minSendQueue, 'a message of the largest size must fit');
   return {
     format,
     maxPacketSize,

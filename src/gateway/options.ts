@@ -1,7 +1,8 @@
 import { InvalidOptionError } from '../errors.js';
 import { MIN_MAX_PACKET_SIZE } from '../protocol/command.js';
-import { DEFAULT_MAX_PACKET_SIZE, MAX_U32 } from '../protocol/frame.js';
-import { integerOption as integer } from '../values/integer.js';
+import { DEFAULT_MAX_PACKET_SIZE, LENGTH_SIZE, MAX_U32 } from '../protocol/frame.js';
+import { integerOption as integer, type Range } from '../values/integer.js';
+import { checkAtLeast, checkAtMost } from '../values/relation.js';
 import { rejectUnknownKeys } from '../known-keys.js';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type GatewayLogger, silentLogger } from './logger.js';
@@ -32,7 +33,8 @@ export interface ClientListenerOptions {
   /**
    * Bytes buffered for one client (written, not yet taken by the kernel) before it is
    * disconnected as a slow consumer; applied with `sendQueue`, whichever is reached first.
-   * Keep it above `maxPacketSize`. @default 4194304 (4 MiB)
+   * At least `maxPacketSize + 4` (one frame of the largest Length); unset, it is raised to
+   * that when `maxPacketSize` needs it. @default 4194304 (4 MiB)
    */
   sendBuffer?: number;
   /**
@@ -41,7 +43,10 @@ export interface ClientListenerOptions {
    * past it a connection is closed at accept. 0: no bound. @default 0
    */
   maxClients?: number;
-  /** The same, per remote IP address (the player's, behind a trusted PROXY protocol header). 0: no bound. @default 0 */
+  /**
+   * The same, per remote IP address (the player's, behind a trusted PROXY protocol header);
+   * at most `maxClients` when both are set. 0: no bound. @default 0
+   */
   maxClientsPerIp?: number;
   /**
    * The PROXY protocol (v1 and v2) on the client TCP/TLS listener and the WebSocket
@@ -98,7 +103,8 @@ export interface ServerListenerOptions {
   sendQueue?: number;
   /**
    * Bytes buffered for one server before the gateway stops reading from its senders; applied
-   * with `sendQueue`, whichever is reached first. @default 67108864 (64 MiB)
+   * with `sendQueue`, whichever is reached first. At least `maxPacketSize + 4`, like
+   * `client.sendBuffer`. @default 67108864 (64 MiB)
    */
   sendBuffer?: number;
   /** Turns the server listener into TLS; with `ca`, servers must present a certificate signed by it. @default plain */
@@ -263,6 +269,17 @@ const CLIENT_KEYS = ['maxConn', 'maxPending', 'pingInterval', 'sendQueue', 'send
 const SERVER_KEYS = ['authKey', 'authKeysById', 'authTimeout', 'maxPending', 'pingInterval', 'sendQueue', 'sendBuffer', 'tls'];
 const WEBSOCKET_KEYS = ['path', 'origins'];
 
+/**
+ * A send buffer bound (`client.sendBuffer`, `server.sendBuffer`): it must hold one frame of
+ * the largest Length, or a peer sent one such frame is over its bound at once. Unset, its
+ * default is raised to that floor when `maxPacketSize` needs it.
+ */
+function sendBuffer(name: string, value: unknown, fallback: number, range: Range, maxPacketSize: number): number {
+  const floor = maxPacketSize + LENGTH_SIZE;
+  if (value === undefined) return Math.max(fallback, floor);
+  return checkAtLeast(name, integer(name, value, fallback, range), 'maxPacketSize + 4', floor, 'one frame of the largest Length must fit');
+}
+
 /** Checks that `value`, if given, is an object with only `known` keys. */
 function section(value: unknown, path: string, known: readonly string[]): void {
   if (value === undefined) return;
@@ -287,6 +304,11 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     min: L.maxPacketSize.min,
     max: Math.min(L.maxPacketSize.max, MAX_U32),
   });
+  const maxClients = integer('client.maxClients', c.maxClients, D.client.maxClients, L.maxClients);
+  const maxClientsPerIp = integer('client.maxClientsPerIp', c.maxClientsPerIp, D.client.maxClientsPerIp, L.maxClients);
+  if (maxClients > 0 && maxClientsPerIp > 0) {
+    checkAtMost('client.maxClientsPerIp', maxClientsPerIp, 'client.maxClients', maxClients, 'one address cannot have more clients than the gateway holds');
+  }
   return {
     maxPacketSize,
     busyPollMicros: integer('busyPollMicros', options.busyPollMicros, D.busyPollMicros, L.busyPollMicros),
@@ -296,9 +318,9 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxPending: integer('client.maxPending', c.maxPending, D.client.maxPending, L.maxPending),
       pingInterval: integer('client.pingInterval', c.pingInterval, D.client.pingInterval, L.pingInterval),
       sendQueue: integer('client.sendQueue', c.sendQueue, D.client.sendQueue, L.sendQueue),
-      sendBuffer: integer('client.sendBuffer', c.sendBuffer, D.client.sendBuffer, L.sendBuffer),
-      maxClients: integer('client.maxClients', c.maxClients, D.client.maxClients, L.maxClients),
-      maxClientsPerIp: integer('client.maxClientsPerIp', c.maxClientsPerIp, D.client.maxClientsPerIp, L.maxClients),
+      sendBuffer: sendBuffer('client.sendBuffer', c.sendBuffer, D.client.sendBuffer, L.sendBuffer, maxPacketSize),
+      maxClients,
+      maxClientsPerIp,
       proxyProtocol: c.proxyProtocol === undefined ? null : new TrustedSources('client.proxyProtocol', c.proxyProtocol),
       proxyHeaderTimeout: integer('client.proxyHeaderTimeout', c.proxyHeaderTimeout, D.client.proxyHeaderTimeout, L.proxyHeaderTimeout),
       messageRate: integer('client.messageRate', c.messageRate, D.client.messageRate, L.messageRate),
@@ -314,7 +336,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       maxPending: integer('server.maxPending', s.maxPending, D.server.maxPending, L.maxPending),
       pingInterval: integer('server.pingInterval', s.pingInterval, D.server.pingInterval, L.pingInterval),
       sendQueue: integer('server.sendQueue', s.sendQueue, D.server.sendQueue, L.sendQueue),
-      sendBuffer: integer('server.sendBuffer', s.sendBuffer, D.server.sendBuffer, L.sendBuffer),
+      sendBuffer: sendBuffer('server.sendBuffer', s.sendBuffer, D.server.sendBuffer, L.sendBuffer, maxPacketSize),
       tls: resolveTls('server.tls', s.tls, true),
     },
     logger: options.logger ?? silentLogger,

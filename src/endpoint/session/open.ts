@@ -5,7 +5,8 @@
  */
 import type { Endpoint, EndpointKind } from '../endpoint.js';
 import { resolveSessionOptions, type SessionOptions } from './options.js';
-import { type ReconnectOptions, resolveReconnectOptions } from './reconnect-policy.js';
+import { type ReconnectOptions, type ResolvedReconnectOptions, resolveReconnectOptions } from './reconnect-policy.js';
+import { checkBelow } from '../../values/relation.js';
 import { checkGatewaySource, type Connector, type GatewaySource, ReconnectingEndpoint } from './reconnecting-endpoint.js';
 
 /** The session-layer options of a dial function, split from the endpoint's own. */
@@ -23,8 +24,9 @@ export function openReconnecting<T>(
   connect: (addr: string) => Promise<Endpoint<T>>,
 ): Promise<ReconnectingEndpoint<T>> {
   const checked = checkGatewaySource(source);
-  const reconnect = resolveReconnectOptions(layer.reconnect);
   const sessions = resolveSessionOptions(layer.resumable);
+  let reconnect = resolveReconnectOptions(layer.reconnect);
+  if (layer.resumable !== undefined) reconnect = backoffWithin(reconnect, layer.reconnect, sessions.resumeTimeout);
   const connector: Connector<T> = connect;
   return ReconnectingEndpoint.open<T>({
     kind,
@@ -35,4 +37,17 @@ export function openReconnecting<T>(
     acceptResumable: kind === 'server' && layer.resumable !== undefined,
     acceptBacklog,
   });
+}
+
+/**
+ * The backoff of an endpoint that holds resumable sessions: a wait between two attempts
+ * must end before the sessions it suspended expire, so `reconnect.maxDelay` (its default
+ * lowered if need be) and `reconnect.initialDelay` are less than `resumable.resumeTimeout`.
+ */
+function backoffWithin(reconnect: ResolvedReconnectOptions, given: ReconnectOptions | undefined, resumeTimeout: number): ResolvedReconnectOptions {
+  const why = 'a wait between two reconnect attempts must end before the suspended sessions expire';
+  checkBelow('reconnect.initialDelay', reconnect.initialDelay, 'resumable.resumeTimeout', resumeTimeout, why);
+  if (given?.maxDelay === undefined) return reconnect.maxDelay < resumeTimeout ? reconnect : { ...reconnect, maxDelay: resumeTimeout - 1 };
+  checkBelow('reconnect.maxDelay', reconnect.maxDelay, 'resumable.resumeTimeout', resumeTimeout, why);
+  return reconnect;
 }

@@ -4,12 +4,15 @@
  * defaults in one place, checked at the edge.
  */
 import { InvalidOptionError } from '../../errors.js';
+import { checkAtMost } from '../../values/relation.js';
 
 /** Options of resumable sessions. `resumable: {}` takes every default. */
 export interface SessionOptions {
   /**
    * How long, in ms, a suspended session waits to be resumed. Past it the connection
-   * closes with `SessionExpiredError`, at each end on its own clock. @default 30000
+   * closes with `SessionExpiredError`, at each end on its own clock. The endpoint's
+   * `reconnect.initialDelay` and `reconnect.maxDelay` must be shorter (unset, `maxDelay`
+   * is lowered to fit). @default 30000
    */
   resumeTimeout?: number;
   /**
@@ -24,7 +27,10 @@ export interface SessionOptions {
   windowBytes?: number;
   /** Longest time, in ms, a received message waits before it is acknowledged when there is no traffic to carry the acknowledgement. @default 20 */
   ackDelay?: number;
-  /** Acknowledge at once after this many received messages with no acknowledgement sent. @default 32 */
+  /**
+   * Acknowledge at once after this many received messages with no acknowledgement sent; at
+   * most `windowMessages` (unset, it is lowered to a smaller window). @default 32
+   */
   ackEvery?: number;
   /**
    * Client: how long, in ms, to wait for the server's answer to a hello (a server that
@@ -81,7 +87,11 @@ export function resolveSessionOptions(options: SessionOptions | true | undefined
     windowMessages,
     windowBytes: integer(`${prefix}.windowBytes`, o.windowBytes, D.windowBytes, 64, 2 ** 40),
     ackDelay: integer(`${prefix}.ackDelay`, o.ackDelay, D.ackDelay, 0, 60_000),
-    ackEvery: integer(`${prefix}.ackEvery`, o.ackEvery, D.ackEvery, 1, 2 ** 24),
+    ackEvery:
+      o.ackEvery === undefined
+        ? Math.min(D.ackEvery, windowMessages)
+        : checkAtMost(`${prefix}.ackEvery`, integer(`${prefix}.ackEvery`, o.ackEvery, D.ackEvery, 1, 2 ** 24), `${prefix}.windowMessages`, windowMessages,
+            'a sender holds at most windowMessages unacknowledged, so more would never come'),
     helloTimeout: integer(`${prefix}.helloTimeout`, o.helloTimeout, D.helloTimeout, 1, MAX_TIMEOUT),
     closeTimeout: integer(`${prefix}.closeTimeout`, o.closeTimeout, D.closeTimeout, 0, MAX_TIMEOUT),
   };

@@ -5,12 +5,16 @@
  * `[base·(1 − jitter), base]`, where `base = min(maxDelay, initialDelay · factor^n)`.
  */
 import { InvalidOptionError } from '../../errors.js';
+import { checkAtLeast } from '../../values/relation.js';
 
 /** Options of the reconnect policy (`dialClient(addrs, { reconnect })`). */
 export interface ReconnectOptions {
   /** Base delay, in ms, before the first retry. @default 100 */
   initialDelay?: number;
-  /** Longest delay, in ms, between two attempts. @default 5000 */
+  /**
+   * Longest delay, in ms, between two attempts: at least `initialDelay`, and with
+   * `resumable`, less than `resumable.resumeTimeout`. @default 5000
+   */
   maxDelay?: number;
   /** How much the base delay grows per failed attempt. @default 2 */
   factor?: number;
@@ -54,7 +58,10 @@ export function resolveReconnectOptions(options: ReconnectOptions | undefined, p
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError(prefix, 'must be an object');
   const D = RECONNECT_DEFAULTS;
   const initialDelay = numberIn(`${prefix}.initialDelay`, o.initialDelay, D.initialDelay, 0, MAX_DELAY, true);
-  const maxDelay = numberIn(`${prefix}.maxDelay`, o.maxDelay, Math.max(D.maxDelay, initialDelay), initialDelay, MAX_DELAY, true);
+  const maxDelay =
+    o.maxDelay === undefined
+      ? Math.max(D.maxDelay, initialDelay)
+      : checkAtLeast(`${prefix}.maxDelay`, numberIn(`${prefix}.maxDelay`, o.maxDelay, D.maxDelay, 0, MAX_DELAY, true), `${prefix}.initialDelay`, initialDelay, 'the longest delay cannot be shorter than the first');
   return {
     initialDelay,
     maxDelay,
