@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Gateway, GatewayMetrics, InvalidOptionError } from '../src/index.js';
+import { dialClient, dialServer, Gateway, GatewayMetrics, InvalidOptionError } from '../src/index.js';
 import { encodeDataFrame } from '../src/protocol/frame.js';
 import { CommandType } from '../src/protocol/index.js';
-import { type GatewayHarness, pattern, withGateway } from './support/gateway-harness.js';
+import { type GatewayHarness, KEY, pattern, withGateway } from './support/gateway-harness.js';
 import type { RawPeer } from './support/raw-peer.js';
 
 const RATE = 500;
@@ -113,6 +113,37 @@ describe('client.messageRate', () => {
       for (let i = 0; i < 10; i++) assert.ok((await srv.expectData(polite.connId)).equals(pattern(64, i)));
       await polite.peer.sync();
     });
+  });
+
+  test('over WebSocket: the endpoint library flooding is slowed the same way, nothing lost', async () => {
+    const gw = new Gateway({ ...LIMITED, server: { authKey: KEY } });
+    try {
+      const bound = await gw.listen({ server: '127.0.0.1:0', clientWs: '127.0.0.1:0' });
+      const srv = await dialServer(`127.0.0.1:${bound.server.port}`, { serverId: 1, authKey: KEY });
+      const cli = await dialClient(`ws://127.0.0.1:${bound.clientWs.port}/`);
+      try {
+        const accepting = srv.accept();
+        const up = await cli.dial(1);
+        const down = await accepting;
+        const N = 1000;
+        const SIZE = 1024;
+        const started = performance.now();
+        const sending = Promise.all(Array.from({ length: N }, (_, i) => up.send(pattern(SIZE, i))));
+        for (let i = 0; i < N; i++) assert.ok(Buffer.from(await down.receive()).equals(pattern(SIZE, i)), `message ${i} lost, changed or out of order`);
+        await sending;
+        const elapsed = performance.now() - started;
+        // A WebSocket message holds up to 64 KiB of frames, and one or two more may already be in hand when the socket pauses.
+        const soonestMs = ((N - BURST - 3 * perRead(SIZE)) / RATE) * 1000;
+        assert.ok(elapsed >= soonestMs, `the flood passed in ${elapsed.toFixed(0)} ms, sooner than its rate allows (${soonestMs.toFixed(0)} ms)`);
+        assert.ok(gw.stats.rateLimitPauses >= 1);
+        assert.equal(gw.stats.rateLimitDisconnects, 0);
+      } finally {
+        await cli.close();
+        await srv.close();
+      }
+    } finally {
+      await gw.close();
+    }
   });
 
   test('off by default: the same kind of flood is neither paused nor cut', async () => {

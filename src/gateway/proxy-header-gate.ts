@@ -47,6 +47,8 @@ function adoptParentSource(socket: TLSSocket): void {
 export class ProxyHeaderGate {
   /** Connections waiting for their header (closed by {@link closeAll}). */
   readonly #waiting = new Set<Socket>();
+  /** Set by {@link closeAll}: the connections it cuts are not rejections. */
+  #closed = false;
 
   /**
    * Puts the gate in front of `server`: its 'connection' listeners (all of them, so call
@@ -70,6 +72,7 @@ export class ProxyHeaderGate {
 
   /** Closes every connection still waiting for its header (the gateway is closing). */
   closeAll(): void {
+    this.#closed = true;
     for (const raw of this.#waiting) raw.destroy();
     this.#waiting.clear();
   }
@@ -120,7 +123,7 @@ export class ProxyHeaderGate {
     const onClose = (): void => {
       stop();
       // A connection that closes before sending anything (a balancer's health check) is not a rejection.
-      if (received !== null) this.onRefused('proxy_invalid', remote, `closed after ${received.length} bytes of a PROXY header`);
+      if (received !== null && !this.#closed) this.onRefused('proxy_invalid', remote, `closed after ${received.length} bytes of a PROXY header`);
     };
     const timer = setTimeout(() => refuse('proxy_timeout', `no whole PROXY header within ${this.timeout} ms`), this.timeout);
     this.#waiting.add(raw);
