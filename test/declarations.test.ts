@@ -2,8 +2,10 @@
  * The sealed API: the declarations the package ships (tsc with tsconfig.build.json, as
  * `npm run build` emits them) carry no `@internal` member, hold together on their own
  * (a strict consumer compiles with skipLibCheck off), and a strict consumer that reaches
- * for an internal member of Gateway, Endpoint or VirtualConnection does not compile. The
- * `protocol` namespace exports what tools need and not the byte-level helpers.
+ * for an internal member of Gateway, Endpoint or VirtualConnection does not compile, nor
+ * one that constructs what the library hands out (endpoints, virtual connections, the
+ * cluster server). The `protocol` namespace exports what tools need and not the byte-level
+ * helpers.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -111,4 +113,32 @@ test('a strict consumer compiles against the public API, and does not compile wh
   for (const [line, what] of internalAt) {
     assert.ok(errors.has(line), `${what} compiles in a strict consumer: it is reachable from the shipped types`);
   }
+});
+
+test('a strict consumer cannot construct what the library hands out (endpoints, virtual connections, the cluster server), but can test for it', () => {
+  const lines = [
+    "import { ClusterServer, Endpoint, raw, ReconnectingEndpoint, ResumableConnection, VirtualConnection } from './index.js';",
+    'declare const got: unknown;',
+    'const kinds: boolean[] = [got instanceof Endpoint, got instanceof VirtualConnection, got instanceof ResumableConnection, got instanceof ReconnectingEndpoint, got instanceof ClusterServer];',
+    'void kinds;',
+  ];
+  const publicLines = lines.length;
+  const refusedAt = new Map<number, string>();
+  const refuse = (line: string, what: string): void => {
+    lines.push(line);
+    refusedAt.set(lines.length, what);
+  };
+  refuse('void new Endpoint();', 'new Endpoint()');
+  refuse('void new VirtualConnection();', 'new VirtualConnection()');
+  refuse('void new ResumableConnection();', 'new ResumableConnection()');
+  refuse('void new ReconnectingEndpoint();', 'new ReconnectingEndpoint()');
+  refuse('void new ClusterServer();', 'new ClusterServer()');
+  lines.push('class Mine extends VirtualConnection {', '  constructor() {');
+  refuse('    super({}, 1, 2, raw, 8);', 'a subclass of VirtualConnection making its own owner');
+  lines.push('  }', '}', 'void Mine;');
+  const errors = compileConsumer('construct', lines.join('\n') + '\n');
+  for (let line = 1; line <= publicLines; line++) assert.equal(errors.get(line), undefined, `line ${line} (${lines[line - 1]}) uses the public API`);
+  for (const [line, what] of refusedAt) assert.ok(errors.has(line), `${what} compiles in a strict consumer`);
+  const stray = [...errors.keys()].filter((line) => line > publicLines && !refusedAt.has(line));
+  assert.deepEqual(stray, [], `no other line fails: ${stray.map((l) => errors.get(l)).join('; ')}`);
 });

@@ -144,8 +144,8 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
     onAccept: (link, conn) => this.onLinkAccept(link, conn),
   };
 
-  /** @internal Use {@link joinCluster}. */
-  constructor(
+  /** Not for users: get one from {@link joinCluster}. */
+  private constructor(
     private readonly dialOptions: DialServerOptions<T>,
     private readonly settings: { syncInterval: number; userTtl: number; reconnect: { initialDelay: number; maxDelay: number } },
     private readonly logger: GatewayLogger,
@@ -171,6 +171,19 @@ export class ClusterServer<T = Uint8Array> extends EventEmitter<ClusterServerEve
         this.members.set(address, { id: address, state: 'ready', link: 'idle', clients: 0, liveConnections: 0, record: null });
       }
     }
+  }
+
+  /** @internal What {@link joinCluster} makes (then {@link start}s). */
+  static create<T>(
+    dialOptions: DialServerOptions<T>,
+    settings: { syncInterval: number; userTtl: number; reconnect: { initialDelay: number; maxDelay: number } },
+    logger: GatewayLogger,
+    directory: GatewayDirectory | null,
+    subscriber: Redis | null,
+    staticList: readonly string[] | null,
+    resumable: SessionOptions | undefined,
+  ): ClusterServer<T> {
+    return new ClusterServer<T>(dialOptions, settings, logger, directory, subscriber, staticList, resumable);
   }
 
   /** The gateways currently in the registry (or the static list), by ID: state, link and load. */
@@ -529,7 +542,7 @@ export async function joinCluster<T = Uint8Array>(options: JoinClusterOptions<T>
       throw new InvalidOptionError('gateways', 'must be a non-empty list of gateway server addresses (host:port)');
     }
     if (clusterName !== undefined) throw new InvalidOptionError('clusterName', 'applies to redis only');
-    cluster = new ClusterServer(dialOptions, settings, logger, null, null, [...new Set(gateways)], resumable);
+    cluster = ClusterServer.create<T>(dialOptions, settings, logger, null, null, [...new Set(gateways)], resumable);
   } else {
     const url = checkRedisUrl('redis', redis);
     const name = checkClusterName('clusterName', clusterName);
@@ -541,7 +554,7 @@ export async function joinCluster<T = Uint8Array>(options: JoinClusterOptions<T>
       await directory.close();
       throw err;
     }
-    cluster = new ClusterServer(dialOptions, settings, logger, directory, subscriber, null, resumable);
+    cluster = ClusterServer.create<T>(dialOptions, settings, logger, directory, subscriber, null, resumable);
   }
   try {
     await cluster.start(timeout);

@@ -38,7 +38,7 @@ function resolvedOrDestroyed<O, R>(transport: Transport, resolve: (options: O) =
 
 /** @internal */
 export function startClient<T>(transport: Transport, options: ResolvedEndpointOptions<T>): Endpoint<T> {
-  return new Endpoint<T>(transport, 'client', options);
+  return Endpoint.create<T>(transport, 'client', options);
 }
 
 /** @internal */

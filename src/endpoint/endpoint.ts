@@ -169,10 +169,10 @@ export class Endpoint<T = Uint8Array>
   private framed = false;
 
   /**
-   * @internal Use `dialClient`/`dialServer` (or `attachClient`/`attachServer` with your
-   * own transport). Takes over `transport`'s events.
+   * Not for users: get an endpoint from `dialClient`/`dialServer` (or
+   * `attachClient`/`attachServer` with your own transport).
    */
-  constructor(transport: Transport, kind: EndpointKind, options: ResolvedEndpointOptions<T>, serverId?: number) {
+  private constructor(transport: Transport, kind: EndpointKind, options: ResolvedEndpointOptions<T>, serverId?: number) {
     this.transport = transport;
     this.kind = kind;
     this.serverId = serverId;
@@ -186,6 +186,11 @@ export class Endpoint<T = Uint8Array>
       this.pingTimer = setInterval(livenessTick, Math.max(1, Math.floor(options.pingTimeout / 2)), this);
     }
     transport.setHandler(this);
+  }
+
+  /** @internal An endpoint over `transport`, which it takes the events of (the dial and attach functions' factory). */
+  static create<T>(transport: Transport, kind: EndpointKind, options: ResolvedEndpointOptions<T>, serverId?: number): Endpoint<T> {
+    return new Endpoint<T>(transport, kind, options, serverId);
   }
 
   /** The gateway's address. */
@@ -461,7 +466,7 @@ export class Endpoint<T = Uint8Array>
   }
 
   private createConnection(connId: number, remoteId: number): VirtualConnection<T> {
-    const conn = new VirtualConnection<T>(this, connId, remoteId, this.options.format, this.options.recvQueue);
+    const conn = VirtualConnection.create<T>(this, connId, remoteId, this.options.format, this.options.recvQueue);
     this.conns.set(connId, conn);
     if (this.lastStaleClose === connId) this.lastStaleClose = 0;
     return conn;

@@ -57,7 +57,7 @@ export class ServerHandshake<T> {
 
     const { authKey, serverId } = this.options;
     this.transport.write(encodeHandshakeReply(this.challenge, authKey, serverId));
-    const endpoint = new Endpoint<T>(this.transport, 'server', this.options, serverId);
+    const endpoint = Endpoint.create<T>(this.transport, 'server', this.options, serverId);
     this.endpoint = endpoint;
     endpoint.closed.then((reason) => this.endpointClosed(reason));
     endpoint.probe(() => this.confirmed());

@@ -25,6 +25,22 @@ export interface CarrierSink {
   onCarrierMessage(bytes: Uint8Array): void;
 }
 
+declare const sealed: unique symbol;
+
+/** @internal `owner` as the constructor of a virtual connection takes it. */
+export function sealOwner(owner: ConnectionOwner): SealedOwner {
+  return owner as unknown as SealedOwner;
+}
+
+/**
+ * The owner a virtual connection is made with, as the public types see it: a value only the
+ * library has (an endpoint, or the session layer). Connections come from `dial()` and
+ * `accept()`; nothing outside the library makes one.
+ */
+export interface SealedOwner {
+  readonly [sealed]: true;
+}
+
 /** The part of a virtual connection its owner handles without knowing its message type. @internal */
 export interface OwnedConnection {
   readonly connId: number;
@@ -86,9 +102,9 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
   private reason: Error | undefined = undefined;
   private resolveClosed!: (reason: Error | undefined) => void;
 
-  /** @internal Made by the endpoint. */
-  constructor(owner: ConnectionOwner, connId: number, remoteId: number, format: Format<T>, recvQueue: number) {
-    this.owner = owner;
+  /** Not for users (see {@link SealedOwner}): made by the endpoint, or extended by the session layer. */
+  protected constructor(owner: SealedOwner, connId: number, remoteId: number, format: Format<T>, recvQueue: number) {
+    this.owner = owner as unknown as ConnectionOwner;
     this.connId = connId;
     this.remoteId = remoteId;
     this.format = format;
@@ -97,6 +113,11 @@ export class VirtualConnection<T = Uint8Array> implements AsyncIterable<T>, Asyn
       this.resolveClosed = resolve;
     });
   }
+  /** @internal A virtual connection of `owner`. */
+  static create<T>(owner: ConnectionOwner, connId: number, remoteId: number, format: Format<T>, recvQueue: number): VirtualConnection<T> {
+    return new VirtualConnection<T>(sealOwner(owner), connId, remoteId, format, recvQueue);
+  }
+
 
   /** True once the connection is closed (queued messages may still be read). */
   get isClosed(): boolean {

@@ -96,8 +96,8 @@ export class ReconnectingEndpoint<T = Uint8Array> implements AsyncIterable<Virtu
   private wakeRetry: (() => void) | null = null;
   private links = 0;
 
-  /** @internal Use `dialClient(addrs, { reconnect })` or `dialServer(addr, { resumable })`. */
-  constructor(config: ReconnectingEndpointConfig<T>, first: Link<T>, firstIndex: number) {
+  /** Not for users: get one from `dialClient(addrs, { reconnect })` or `dialServer(addr, { resumable })`. */
+  private constructor(config: ReconnectingEndpointConfig<T>, first: Link<T>, firstIndex: number) {
     this.config = config;
     this.kind = config.kind;
     this.policy = new ReconnectPolicy(config.reconnect);

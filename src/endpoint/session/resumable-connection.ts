@@ -1,5 +1,5 @@
 import type { Format } from '../format.js';
-import { type ConnectionOwner, VirtualConnection } from '../virtual-connection.js';
+import { type ConnectionOwner, sealOwner, VirtualConnection } from '../virtual-connection.js';
 
 /** Where a resumable connection stands. */
 export type SessionState = 'live' | 'suspended' | 'closed';
@@ -39,11 +39,16 @@ export class ResumableConnection<T = Uint8Array> extends VirtualConnection<T> {
   private readonly control: SessionControl;
   private listeners: ((event: SessionStatusEvent) => void)[] = [];
 
-  /** @internal Made by the session layer. */
-  constructor(control: SessionControl, sessionId: string, connId: number, remoteId: number, format: Format<T>, recvQueue: number) {
-    super(control, connId, remoteId, format, recvQueue);
+  /** Not for users: made by the session layer (see {@link ResumableConnection.forSession}). */
+  private constructor(control: SessionControl, sessionId: string, connId: number, remoteId: number, format: Format<T>, recvQueue: number) {
+    super(sealOwner(control), connId, remoteId, format, recvQueue);
     this.control = control;
     this.sessionId = sessionId;
+  }
+
+  /** @internal The connection of a session. */
+  static forSession<T>(control: SessionControl, sessionId: string, connId: number, remoteId: number, format: Format<T>, recvQueue: number): ResumableConnection<T> {
+    return new ResumableConnection<T>(control, sessionId, connId, remoteId, format, recvQueue);
   }
 
   /** `live`, `suspended` (waiting to resume), or `closed`. */

@@ -97,7 +97,7 @@ export class Session<T> {
     this.options = options;
     this.maxMessageSize = maxCarrierMessage - DATA_HEADER_SIZE;
     this.window = new RetransmitWindow(options.windowMessages, options.windowBytes);
-    this.conn = new ResumableConnection<T>(this, this.idHex, connId, remoteId, format, recvQueue);
+    this.conn = ResumableConnection.forSession<T>(this, this.idHex, connId, remoteId, format, recvQueue);
   }
 
   // ---- SessionControl (what the application's connection sees) ----
