@@ -66,6 +66,16 @@ export function wasRefusedAtAccept(socket: Socket | undefined): boolean {
   return socket !== undefined && refusedAtAccept.has(socket);
 }
 
+/** Where an admitted raw socket keeps what its close gives back (two fields, not a closure and a once-wrapper per connection). */
+const kAdmission = Symbol('fastway.admission');
+const kAdmissionKey = Symbol('fastway.admissionKey');
+type AdmittedSocket = Socket & { [kAdmission]: ClientAdmission; [kAdmissionKey]: string };
+
+/** The 'close' listener of every admitted socket (one function for all; 'close' is emitted once). */
+function releaseAtClose(this: AdmittedSocket): void {
+  this[kAdmission].release(this[kAdmissionKey]);
+}
+
 /**
  * Applies `admission` to a raw accepted TCP socket: admitted, its place is given back when
  * it closes; refused, it is destroyed at once and `onRefused` told. Returns whether it was
@@ -80,7 +90,10 @@ export function admitAtAccept(
   const key = admissionKey(raw.remoteAddress);
   const refusal = admission.admit(key);
   if (refusal === null) {
-    raw.once('close', () => admission.release(key));
+    const admitted = raw as AdmittedSocket;
+    admitted[kAdmission] = admission;
+    admitted[kAdmissionKey] = key;
+    raw.on('close', releaseAtClose);
     return true;
   }
   refusedAtAccept.add(raw);

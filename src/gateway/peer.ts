@@ -63,7 +63,9 @@ export class Peer implements FrameSink {
   #id = 0;
   /** `address:port` of the remote end, captured at accept (for logs). */
   readonly remote: string;
-  readonly decoder: FrameDecoder;
+  /** Made at the first bytes received: a connection that has sent nothing holds none. */
+  #decoder: FrameDecoder | null = null;
+  readonly #maxPacketSize: number;
 
   /** Live virtual connections this peer is an end of (created on first use). */
   #routes: Set<Route<Peer>> | null = null;
@@ -106,7 +108,12 @@ export class Peer implements FrameSink {
   ) {
     this.#state = kind === PeerKind.Server ? PeerState.Handshake : PeerState.Open;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.decoder = new FrameDecoder(maxPacketSize);
+    this.#maxPacketSize = maxPacketSize;
+  }
+
+  /** Decodes what this peer sends (see FrameDecoder). */
+  get decoder(): FrameDecoder {
+    return (this.#decoder ??= new FrameDecoder(this.#maxPacketSize));
   }
 
   /** Handshake until a server authenticates, then Open, then Closed. */
@@ -127,10 +134,16 @@ export class Peer implements FrameSink {
   startReading(): void {
     const socket = this.socket as GatewaySocket & { [kPeer]: Peer };
     socket[kPeer] = this;
-    socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
-    startReading(socket, onSharedRead);
+    // A socket read into the shared buffer emits 'data' only for bytes its stream already
+    // holds (those after a PROXY header, given back with unshift): else it gets no listener.
+    if ((socket as { readableLength?: number }).readableLength !== 0) {
+      socket.on('data', onData);
+      startReading(socket, onSharedRead);
+    } else if (!startReading(socket, onSharedRead)) {
+      socket.on('data', onData);
+    }
   }
 
   /** The peer is known as `id` from now on (a client's ID; an authenticated server's ID, which opens it). */
@@ -147,7 +160,7 @@ export class Peer implements FrameSink {
     const was = this.#state;
     if (was === PeerState.Closed) return null;
     this.#state = PeerState.Closed;
-    this.decoder.stop();
+    this.#decoder?.stop();
     this.#out?.clear();
     this.#rate?.stop();
     return was;
