@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
+import { parseDuration as parseDurationText } from '../src/values/duration.js';
+import { type HostPort, HOST_PORT_TEXT, parseHostPort } from '../src/values/host-port.js';
+import { parseCount } from '../src/values/integer.js';
 import { DEFAULT_SCENARIOS, SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenarios.js';
 
 /** A host and port. */
-export interface Address {
-  host: string;
-  port: number;
-}
+export type Address = HostPort;
 
 /** Everything `npm run bench` was asked to do. */
 export interface BenchOptions {
@@ -57,7 +57,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Scenarios (issues 5 and 7, and the endpoint library's own):
+Scenarios (the gateway's, and the endpoint library's own):
   a  latency:        1 client × 1 vconn × 64 B × 1 in flight
   b  small messages: 50 clients × 4 vconns × 64 B × 8 in flight
   bws                b with the clients on the gateway's WebSocket listener (gateway only,
@@ -73,7 +73,8 @@ Scenarios (issues 5 and 7, and the endpoint library's own):
 
 Options:
   --scenarios a,b,bws,... which scenarios to run (default: all)
-  --duration 10s          measured time per scenario and mode (ms, s or m; default 10s)
+  --duration 10s          measured time per scenario and mode (ms, s, m or h; plain digits
+                          are ms, as in the gateway's flags; default 10s)
   --warmup 1s             traffic before measuring starts (default 1s)
   --clients N | s=N,...   clients per scenario (for e: idle connections); N sets every
                           selected scenario, s=N one scenario (e.g. d=200,e=2000)
@@ -116,18 +117,16 @@ Options:
   --help
 `;
 
-/** Parses `10s`, `500ms`, `1.5m` or a bare number of seconds into ms. */
+/** Parses `10s`, `500ms`, `1.5m` or plain digits (ms) into ms, as the gateway's flags do (src/values/duration.ts). */
 export function parseDuration(text: string, name: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (m === null) throw new Error(`--${name}: expected a duration like 10s or 500ms, got "${text}"`);
-  const value = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return Math.round(unit === 'ms' ? value : unit === 's' ? value * 1000 : unit === 'm' ? value * 60_000 : value * 3_600_000);
+  const ms = parseDurationText(text.trim());
+  if (ms === undefined) throw new Error(`--${name}: expected a duration like 10s or 500ms (plain digits are ms), got "${text}"`);
+  return ms;
 }
 
 function positiveInt(text: string, name: string, min = 1): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${text}"`);
+  const n = parseCount(text.trim());
+  if (n === undefined || n < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${text}"`);
   return n;
 }
 
@@ -147,13 +146,11 @@ export function parseOverride(text: string, name: string, min = 1): Partial<Reco
   return out;
 }
 
+/** Parses `host:port` (`[::1]:7000` for IPv6) with a port from 1, as every part of fastway does (src/values/host-port.ts). */
 export function parseAddress(text: string, name: string): Address {
-  const colon = text.lastIndexOf(':');
-  const port = Number(text.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`--${name}: expected host:port, got "${text}"`);
-  }
-  return { host: text.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+  const address = parseHostPort(text.trim());
+  if (address === undefined || address.port === 0) throw new Error(`--${name}: expected ${HOST_PORT_TEXT} with a port from 1 to 65535, got "${text}"`);
+  return address;
 }
 
 /** Parses the command line; returns null when `--help` was asked for. */
@@ -276,8 +273,8 @@ function listenBacklog(text: string | undefined, external: boolean): number | nu
 }
 
 function busyPoll(text: string, external: boolean): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 10_000) throw new Error(`--busy-poll-us: expected a whole number of microseconds from 0 to 10000, got "${text}"`);
+  const n = parseCount(text);
+  if (n === undefined || n > 10_000) throw new Error(`--busy-poll-us: expected a whole number of microseconds from 0 to 10000, got "${text}"`);
   if (n > 0 && external) throw new Error('--busy-poll-us sets our gateway\'s option; an external gateway (--gateway) is configured by whoever started it');
   return n;
 }

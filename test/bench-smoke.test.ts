@@ -227,7 +227,7 @@ test('durations, per-scenario overrides and addresses parse, and bad ones are re
   assert.equal(parseDuration('500ms', 'duration'), 500);
   assert.equal(parseDuration('5s', 'duration'), 5000);
   assert.equal(parseDuration('1.5m', 'duration'), 90_000);
-  assert.equal(parseDuration('2', 'duration'), 2000);
+  assert.equal(parseDuration('2', 'duration'), 2); // plain digits are ms, as in the gateway's flags
   assert.throws(() => parseDuration('5 parsecs', 'duration'), /--duration/);
   assert.deepEqual(parseOverride('20', 'clients'), { '*': 20 });
   assert.deepEqual(parseOverride('d=100,e=500', 'clients'), { d: 100, e: 500 });
