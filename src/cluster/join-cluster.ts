@@ -15,6 +15,7 @@ import { ResumableConnection } from '../endpoint/session/resumable-connection.js
 import { SessionHost, type SessionHostStats } from '../endpoint/session/session-host.js';
 import { EndpointClosedError, InvalidOptionError } from '../errors.js';
 import { type GatewayLogger, silentLogger } from '../gateway/logger.js';
+import { integerOption } from '../values/integer.js';
 import { checkAtLeast } from '../values/relation.js';
 import { checkClusterName } from './cluster-keys.js';
 import { ClusterUnreachableError, GatewayUnavailableError, RegistryError, UserOfflineError } from './errors.js';
@@ -108,12 +109,9 @@ export interface ClusterDialOptions extends DialOptions {
   clientId: number;
 }
 
+/** A time in ms, from `min` to the longest a timer takes. */
 function positive(name: string, value: unknown, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
-    throw new InvalidOptionError(name, `must be an integer number of ms from ${min} to ${2 ** 31 - 1}, got ${String(value)}`);
-  }
-  return value;
+  return integerOption(name, value, fallback, { min, max: 2 ** 31 - 1 });
 }
 
 /**

@@ -208,23 +208,19 @@ function parseV2(bytes: Uint8Array): ProxyParse {
   if (command === 0 || transport !== 1 || (family !== 1 && family !== 2)) return { status: 'header', version: 2, length, source: null, destination: null };
   const at = V2_HEADER;
   const port = (i: number): number => (bytes[i]! << 8) | bytes[i + 1]!;
-  if (family === 1) {
-    const v4 = (i: number): string => `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`;
-    return {
-      status: 'header',
-      version: 2,
-      length,
-      source: { family: 'IPv4', address: v4(at), port: port(at + 8) },
-      destination: { family: 'IPv4', address: v4(at + 4), port: port(at + 10) },
-    };
-  }
-  const v6 = (i: number): string => formatIpv6(Array.from({ length: 8 }, (_, k) => (bytes[i + 2 * k]! << 8) | bytes[i + 2 * k + 1]!));
+  // IPv4: two 4-byte addresses, then the two ports; IPv6: two 16-byte addresses, then the ports.
+  const kind = family === 1 ? 'IPv4' : 'IPv6';
+  const size = family === 1 ? 4 : 16;
+  const address =
+    family === 1
+      ? (i: number): string => `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`
+      : (i: number): string => formatIpv6(Array.from({ length: 8 }, (_, k) => (bytes[i + 2 * k]! << 8) | bytes[i + 2 * k + 1]!));
   return {
     status: 'header',
     version: 2,
     length,
-    source: { family: 'IPv6', address: v6(at), port: port(at + 32) },
-    destination: { family: 'IPv6', address: v6(at + 16), port: port(at + 34) },
+    source: { family: kind, address: address(at), port: port(at + 2 * size) },
+    destination: { family: kind, address: address(at + size), port: port(at + 2 * size + 2) },
   };
 }
 

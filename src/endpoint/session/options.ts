@@ -4,6 +4,7 @@
  * defaults in one place, checked at the edge.
  */
 import { InvalidOptionError } from '../../errors.js';
+import { integerOption } from '../../values/integer.js';
 import { checkAtMost } from '../../values/relation.js';
 
 /** Options of resumable sessions. `resumable: {}` takes every default. */
@@ -64,11 +65,7 @@ export const SESSION_DEFAULTS: ResolvedSessionOptions = Object.freeze({
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+  return integerOption(name, value, fallback, { min, max });
 }
 
 const KEYS = new Set(Object.keys(SESSION_DEFAULTS));
