@@ -410,9 +410,11 @@ describe('many clients that do not read, in bytes', () => {
   const CLIENTS = Number(process.env.FASTWAY_FLOODED_CLIENTS ?? 100);
   const SEND_BUFFER = 512 * 1024;
   const MESSAGE = 64 * 1024;
+  /** Above one message and below the byte bound (which must hold one frame of the largest Length). */
+  const MAX_PACKET_SIZE = 128 * 1024;
 
   test(`${CLIENTS} never-reading WebSocket clients flooded at once: each dropped at its byte bound, well before its message bound; gateway memory bounded`, async () => {
-    await runAttack(`${CLIENTS} never-reading WebSocket clients`, { client: { sendBuffer: SEND_BUFFER } }, async ({ gw, baseline, measure, settled, own }) => {
+    await runAttack(`${CLIENTS} never-reading WebSocket clients`, { maxPacketSize: MAX_PACKET_SIZE, client: { sendBuffer: SEND_BUFFER } }, async ({ gw, baseline, measure, settled, own }) => {
       const server = own(await TallyPeer.server(gw.serverPort, ATTACK_KEY, 7));
       const sinks: WsRawClient[] = [];
       const connIds: number[] = [];
