@@ -7,6 +7,7 @@ import { type CliConfig, LOG_LEVELS } from '../src/cli/cli-config.js';
 import { type Env, parseCommandLine } from '../src/cli/command-line.js';
 import { FLAGS } from '../src/cli/flags.js';
 import { toGatewayOptions } from '../src/cli/gateway-options.js';
+import { inFlagNames } from '../src/cli/option-errors.js';
 import { helpText } from '../src/cli/help.js';
 import { formatByteSize, parseByteSize } from '../src/values/byte-size.js';
 import { formatDuration, parseDuration } from '../src/values/duration.js';
@@ -400,5 +401,54 @@ describe('value parsers', () => {
     assert.deepEqual(parseAddress('example.org:65535'), { host: 'example.org', port: 65535 });
     assert.equal(formatAddress({ host: '::1', port: 7000 }), '[::1]:7000');
     assert.equal(formatAddress({ host: '10.0.0.1', port: 1 }), '10.0.0.1:1');
+  });
+});
+
+describe('flags the gateway checks against each other', () => {
+  /** A value for each flag that names its gateway option, and that value as the gateway gets it. */
+  const given: Record<string, [string, number]> = {
+    'max-packet-size': ['1MiB', 1024 * 1024],
+    'max-clients': ['50', 50],
+    'max-clients-per-ip': ['5', 5],
+    'client-send-buffer': ['2MiB', 2 * 1024 * 1024],
+    'server-send-buffer': ['3MiB', 3 * 1024 * 1024],
+  };
+
+  test('each flag that names a gateway option sets exactly that option', () => {
+    const named = FLAGS.filter((flag) => flag.option !== undefined);
+    assert.deepEqual(named.map((flag) => flag.name).sort(), Object.keys(given).sort());
+    for (const flag of named) {
+      const [text, value] = given[flag.name]!;
+      const options = toGatewayOptions(config([`--${flag.name}`, text]), ['k'], silentLogger) as unknown as Record<string, unknown>;
+      const landed = flag.option!.split('.').reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], options);
+      assert.equal(landed, value, `--${flag.name} ${text} lands at ${flag.option}`);
+    }
+  });
+
+  test('an error about options that do not go together names the flags, not the library options', () => {
+    const cases: [string[], string, RegExp][] = [
+      [['--max-packet-size', '1MiB', '--client-send-buffer', '512KiB'], '--client-send-buffer', /^--client-send-buffer: must be at least --max-packet-size \+ 4 \(1048580\)/],
+      [['--max-packet-size', '1MiB', '--server-send-buffer', '600KiB'], '--server-send-buffer', /^--server-send-buffer: must be at least --max-packet-size \+ 4/],
+      [['--max-clients', '10', '--max-clients-per-ip', '20'], '--max-clients-per-ip', /^--max-clients-per-ip: must be at most --max-clients \(10\)/],
+    ];
+    for (const [argv, flag, message] of cases) {
+      assert.throws(
+        () => resolveGatewayOptions(toGatewayOptions(config(argv), ['k'], silentLogger)),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidOptionError);
+          const told = inFlagNames(err);
+          assert.equal(told.option, flag);
+          assert.equal(told.code, 'ERR_INVALID_OPTION');
+          assert.match(told.message, message);
+          assert.ok(!/client\.|server\.|maxPacketSize/.test(told.message), told.message);
+          return true;
+        },
+      );
+    }
+  });
+
+  test('an error about an option no flag names is left as it is', () => {
+    const err = new InvalidOptionError('client.webSocket.path', 'must be a path');
+    assert.equal(inFlagNames(err), err);
   });
 });

@@ -172,6 +172,13 @@ describe('fastway (the command)', () => {
     assert.match(run.stderr, /^fastway: --client-max-conn: must be a whole number from 1 to 65535, got "0"\n$/);
   });
 
+  test('flags that do not go together: exit 2 and one line naming both flags, before anything starts', TIMEOUT, async () => {
+    const run = startCli([...ADDR_ARGS, '--max-packet-size', '1MiB', '--client-send-buffer', '512KiB']);
+    assert.deepEqual(await run.exited, { code: 2, signal: null });
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /^fastway: --client-send-buffer: must be at least --max-packet-size \+ 4 \(1048580\)[^\n]*got 524288\n$/);
+  });
+
   test('a bad variable: exit 2 and one line naming it', TIMEOUT, async () => {
     const run = startCli(ADDR_ARGS, { FASTWAY_SERVER_PING_INTERVAL: 'fast' });
     assert.deepEqual(await run.exited, { code: 2, signal: null });

@@ -51,6 +51,8 @@ export interface FlagSpec {
   readonly repeatable: boolean;
   /** Whether its values are secrets, which `--print-config` never shows. */
   readonly secret: boolean;
+  /** The gateway option it sets (`client.sendBuffer`), when the gateway's own checks can name it. */
+  readonly option: string | undefined;
   /** Parses `text` into `config`; returns what is wrong with it, or `undefined` when it is fine. */
   readonly apply: (config: CliConfig, text: string) => string | undefined;
   /** The value in force in `config` (the default when unset) as `--print-config` shows it; a config file accepts it back. */
@@ -77,6 +79,11 @@ export interface FlagEntry<T> {
   readonly defaultText?: string;
   /** Its values are secrets, which `--print-config` never shows (its kind must not echo them in errors either). @default false */
   readonly secret?: boolean;
+  /**
+   * The gateway option the value becomes (`client.sendBuffer`), for a flag whose value the
+   * gateway checks against another option's: its errors are then told with the flags' names.
+   */
+  readonly option?: string;
 }
 
 /** The environment variable of a flag: `client-max-conn` → `FASTWAY_CLIENT_MAX_CONN`. */
@@ -96,6 +103,7 @@ export function defineFlag<T>(entry: FlagEntry<T>): FlagSpec {
     description: entry.description,
     repeatable: entry.repeatable ?? false,
     secret: entry.secret ?? false,
+    option: entry.option,
     apply(config, text) {
       const parsed = kind.parse(text);
       if (parsed instanceof Invalid) return parsed.complete ? parsed.problem : `${parsed.problem}, got ${JSON.stringify(text)}`;

@@ -174,6 +174,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   defineFlag({
     name: 'max-packet-size',
+    option: 'maxPacketSize',
     description: 'Largest frame Length accepted or forwarded; a larger frame is a protocol error.',
     value: byteSize(L.maxPacketSize),
     default: D.maxPacketSize,
@@ -200,6 +201,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   defineFlag({
     name: 'max-clients',
+    option: 'client.maxClients',
     description:
       'Client connections (TCP, TLS and WebSocket together, from the TCP accept on) the gateway holds at once; past it a connection is closed at accept. 0 is no bound.',
     value: count(L.maxClients),
@@ -209,6 +211,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   defineFlag({
     name: 'max-clients-per-ip',
+    option: 'client.maxClientsPerIp',
     description: 'The same, per remote IP address; past it that address\'s next connection is closed at accept. 0 is no bound.',
     value: count(L.maxClients),
     default: D.client.maxClientsPerIp,
@@ -300,6 +303,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   defineFlag({
     name: 'client-send-buffer',
+    option: 'client.sendBuffer',
     description: 'Bytes buffered for one game client; a client that falls further behind is disconnected (with --client-send-queue, whichever comes first). At least --max-packet-size + 4; unset, it is raised to that.',
     value: byteSize(L.sendBuffer),
     default: D.client.sendBuffer,
@@ -332,6 +336,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   defineFlag({
     name: 'server-send-buffer',
+    option: 'server.sendBuffer',
     description: 'Bytes buffered for one game server; past it the gateway stops reading from the clients sending to it until it drains (with --server-send-queue, whichever comes first).',
     value: byteSize(L.sendBuffer),
     default: D.server.sendBuffer,

@@ -18,6 +18,9 @@ import { GatewayDirectory } from '../cluster/gateway-directory.js';
 import type { CliConfig } from './cli-config.js';
 import { effectiveConfig, parseCommandLine } from './command-line.js';
 import { toGatewayOptions } from './gateway-options.js';
+import { inFlagNames } from './option-errors.js';
+import { resolveGatewayOptions } from '../gateway/options.js';
+import { silentLogger } from '../gateway/logger.js';
 import { helpText } from './help.js';
 import { parseKeysFile } from './keys-file.js';
 import { createLogger } from './logging.js';
@@ -77,9 +80,21 @@ function serverKeys(config: CliConfig): ServerKeys {
 }
 
 function printConfig(config: CliConfig): void {
-  serverKeys(config); // reads the keys file: a broken one fails here too
+  checkGatewayOptions(config, serverKeys(config)); // reads the keys file: a broken one fails here too
   readTlsFiles(config, readText); // and the TLS files
   process.stdout.write(`${JSON.stringify(effectiveConfig(config), null, 2)}\n`);
+}
+
+/**
+ * The gateway's own checks of the options (the relations between them) before anything is
+ * logged or started; an error names the flags.
+ */
+function checkGatewayOptions(config: CliConfig, keys: ServerKeys): void {
+  try {
+    resolveGatewayOptions(toGatewayOptions(config, keys.keys, silentLogger));
+  } catch (err) {
+    throw err instanceof InvalidOptionError ? inFlagNames(err) : err;
+  }
 }
 
 /** One running gateway with its metrics listener and PID file, and how it stops. */
@@ -115,7 +130,7 @@ class Service {
         const side = err.option.slice(0, 6);
         throw new InvalidOptionError(`--${side}-tls-*`, err.message);
       }
-      throw err;
+      throw err instanceof InvalidOptionError ? inFlagNames(err) : err;
     }
   }
 
@@ -353,6 +368,7 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     if (command.action === 'print-config') return printConfig(command.config);
     const keys = serverKeys(command.config);
+    checkGatewayOptions(command.config, keys);
     const logger = createLogger(command.config.logLevel, command.config.logFormat);
     if (command.config.workers !== null && slot === null) {
       logger.info({ event: 'starting', version: packageVersion(), workers: command.config.workers, config: effectiveConfig(command.config) }, 'fastway starting its workers');
