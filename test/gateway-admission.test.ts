@@ -6,24 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { type BoundAddresses, Gateway, GatewayMetrics, InvalidOptionError } from '../src/index.js';
 import { ClientAdmission } from '../src/gateway/client-admission.js';
 import { encodeNew } from '../src/protocol/index.js';
 import { CapturingLogger, KEY, openResources } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
-import { haveOpenssl, makeTestCerts, type TestCerts } from './support/test-certs.js';
+import { certsForThisFile } from './support/test-certs.js';
 import { upgradeRequest } from './support/ws-frames.js';
 
-const noOpenssl = !(await haveOpenssl()) && 'the openssl command is not installed';
-let certs: TestCerts | undefined;
-before(async () => {
-  if (!noOpenssl) certs = await makeTestCerts();
-});
-after(async () => {
-  await certs?.remove();
-});
+const certs = await certsForThisFile();
+const noOpenssl = certs.skip;
 
 /** A connection and whether the gateway let it in: `'in'` once it answered, `'refused'` if it closed first. */
 interface Attempt {
@@ -71,7 +65,7 @@ function settle(socket: Socket): Promise<'in' | 'refused'> {
 async function withGateway(options: { maxClients?: number; maxClientsPerIp?: number; tls?: boolean }, body: (gw: Gateway, bound: BoundAddresses, logger: CapturingLogger) => Promise<void>): Promise<void> {
   const logger = new CapturingLogger();
   const { tls, ...limits } = options;
-  const gw = new Gateway({ server: { authKey: KEY }, client: { ...limits, ...(tls === true && { tls: certs!.gateway }) }, logger });
+  const gw = new Gateway({ server: { authKey: KEY }, client: { ...limits, ...(tls === true && { tls: certs.get().gateway }) }, logger });
   try {
     const bound = await gw.listen({ client: '127.0.0.1:0', server: '127.0.0.1:0', clientWs: '127.0.0.1:0' });
     await body(gw, bound, logger);
@@ -136,7 +130,7 @@ describe('client.maxClientsPerIp', () => {
     await withGateway({ maxClientsPerIp: 1, tls: true }, async (gw, bound) => {
       const held = stalled(bound.client!.port);
       assert.equal(await held.outcome, 'in');
-      const socket = tlsConnect({ host: '127.0.0.1', port: bound.client!.port, ca: certs!.ca });
+      const socket = tlsConnect({ host: '127.0.0.1', port: bound.client!.port, ca: certs.get().ca });
       const closed = new Promise<boolean>((resolve) => {
         socket.once('secureConnect', () => resolve(false));
         socket.once('close', () => resolve(true));

@@ -9,24 +9,18 @@
  */
 import assert from 'node:assert/strict';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { type BoundAddresses, dialClient, dialServer, Gateway, GatewayMetrics, InvalidOptionError } from '../src/index.js';
 import { encodeProxyV1, encodeProxyV2, type ProxyAddress } from '../src/protocol/proxy-protocol.js';
 import { encodeNew } from '../src/protocol/index.js';
 import { CapturingLogger, KEY, openResources } from './support/gateway-harness.js';
 import { waitUntil, withTimeout } from './support/raw-peer.js';
-import { haveOpenssl, makeTestCerts, type TestCerts } from './support/test-certs.js';
+import { certsForThisFile } from './support/test-certs.js';
 import { upgradeRequest } from './support/ws-frames.js';
 
-const noOpenssl = !(await haveOpenssl()) && 'the openssl command is not installed';
-let certs: TestCerts | undefined;
-before(async () => {
-  if (!noOpenssl) certs = await makeTestCerts();
-});
-after(async () => {
-  await certs?.remove();
-});
+const certs = await certsForThisFile();
+const noOpenssl = certs.skip;
 
 const v4 = (address: string, port: number): ProxyAddress => ({ family: 'IPv4', address, port });
 const v6 = (address: string, port: number): ProxyAddress => ({ family: 'IPv6', address, port });
@@ -78,7 +72,7 @@ async function withGateway(setup: Setup, body: (gw: Gateway, bound: BoundAddress
       proxyProtocol: setup.trusted ?? ['127.0.0.1'],
       ...(setup.maxClientsPerIp !== undefined && { maxClientsPerIp: setup.maxClientsPerIp }),
       ...(setup.proxyHeaderTimeout !== undefined && { proxyHeaderTimeout: setup.proxyHeaderTimeout }),
-      ...(setup.tls === true && { tls: certs!.gateway }),
+      ...(setup.tls === true && { tls: certs.get().gateway }),
     },
     logger,
   });
@@ -144,7 +138,7 @@ describe('client.proxyProtocol from a trusted balancer', () => {
         const balancer = await startBalancer(front, (n) => encodeProxyV2(v4('198.51.100.9', 50000 + n), GATEWAY_V4));
         const srv = await dialServer(`127.0.0.1:${bound.server!.port}`, { serverId: 1, authKey: KEY });
         const address = { tcp: `127.0.0.1:${balancer.port}`, tls: `tls://127.0.0.1:${balancer.port}`, wss: `wss://127.0.0.1:${balancer.port}/` }[transport];
-        const cli = await dialClient(address, transport === 'tcp' ? {} : { tls: { ca: certs!.ca } });
+        const cli = await dialClient(address, transport === 'tcp' ? {} : { tls: { ca: certs.get().ca } });
         try {
           const accepting = srv.accept();
           const up = await cli.dial(1);
@@ -177,7 +171,7 @@ describe('client.proxyProtocol from a trusted balancer', () => {
       raw.on('error', () => {});
       await new Promise((resolve) => raw.once('connect', resolve));
       raw.write(encodeProxyV1(v4('203.0.113.44', 4444), GATEWAY_V4));
-      const socket = tlsConnect({ socket: raw, host: '127.0.0.1', ca: certs!.ca });
+      const socket = tlsConnect({ socket: raw, host: '127.0.0.1', ca: certs.get().ca });
       socket.on('error', () => {});
       await withTimeout(new Promise((resolve) => socket.once('secureConnect', resolve)), 'the TLS handshake');
       socket.write(encodeNew());

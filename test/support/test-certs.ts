@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { promisify } from 'node:util';
+import { after, before } from 'node:test';
 import { withTimeout } from './raw-peer.js';
 
 const run = promisify(execFile);
@@ -94,4 +95,31 @@ export function presentedCertificate(port: number, ca: string): Promise<PeerCert
     }),
     'a TLS handshake',
   );
+}
+
+/** Test certificates for one test file: made before its tests, removed after them. */
+export interface FileCerts {
+  /** The reason TLS tests are skipped (no `openssl` command), or false: a test's `skip` option. */
+  readonly skip: string | false;
+  /** The certificates; only in a test that is not skipped. */
+  get(): TestCerts;
+}
+
+/** Registers `before`/`after` hooks that make {@link TestCerts} for the calling test file and remove them. */
+export async function certsForThisFile(): Promise<FileCerts> {
+  const skip = !(await haveOpenssl()) && 'the openssl command is not installed';
+  let certs: TestCerts | undefined;
+  before(async () => {
+    if (!skip) certs = await makeTestCerts();
+  });
+  after(async () => {
+    await certs?.remove();
+  });
+  return {
+    skip,
+    get(): TestCerts {
+      if (certs === undefined) throw new Error('no test certificates: the openssl command is missing, or this ran outside a test');
+      return certs;
+    },
+  };
 }
